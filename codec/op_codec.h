@@ -1,0 +1,77 @@
+/* MessagePack encoding of ops and sync messages (see docs/format.md).
+ * msgpack-c is included by codec/ only. */
+#ifndef MSGLOG_CODEC_OP_H
+#define MSGLOG_CODEC_OP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crdt/op.h"
+
+#define CODEC_FORMAT_VERSION 1
+
+/* Errors, the same numbers as the public MSGLOG_E* codes. */
+#define CODEC_OK 0
+#define CODEC_ECORRUPT (-5)  /* not msgpack, wrong types, trailing bytes, bad sizes */
+#define CODEC_EVERSION (-6)  /* a format version byte we do not know */
+#define CODEC_ELIMIT (-4)    /* a field over its limit */
+#define CODEC_EKIND (-11)    /* an op kind we do not know */
+#define CODEC_ENOMEM (-9)
+#define CODEC_EINVAL (-1)    /* encode: an op/message that would not decode
+                                (empty or invalid-UTF-8 string, zero id,
+                                NULL where bytes are needed) */
+
+/*
+ * Encodes `o` into a new malloc'd buffer (*out, *out_len), caller frees.
+ * When `erase` is set, or o->erased is set, the body is written in erased
+ * form (its hash instead of the text) - o->body_hash must then be filled.
+ */
+int codec_op_encode(uint8_t **out, size_t *out_len, const op *o, int erase);
+
+/*
+ * Decodes exactly one op from buf[0..len). Strict: bounded before msgpack-c
+ * allocates anything, every type checked, no trailing bytes, limits enforced.
+ * Byte fields of *out borrow from buf; deps/refs are malloc'd. On error *out
+ * is zeroed and owns nothing.
+ */
+int codec_op_decode(op *out, const uint8_t *buf, size_t len);
+
+/* Frees what codec_op_decode allocated and zeroes *o. NULL-safe. */
+void codec_op_clear(op *o);
+
+/* Sync request: the receiver's version vector per conversation. */
+typedef struct codec_vv_conv {
+    const uint8_t *conv;     /* borrowed */
+    size_t conv_len;
+    op_id *vv;               /* (replica, highest seq delivered) */
+    size_t n_vv;
+} codec_vv_conv;
+
+typedef struct codec_sync_request {
+    int all_convs;           /* 1: the sender answers for every conversation */
+    codec_vv_conv *convs;
+    size_t n_convs;
+} codec_sync_request;
+
+int codec_sync_request_encode(uint8_t **out, size_t *out_len,
+                              const codec_sync_request *req);
+/* Bounded decoding; convs and their vv arrays are malloc'd, strings borrow
+ * from buf. */
+int codec_sync_request_decode(codec_sync_request *out, const uint8_t *buf,
+                              size_t len);
+void codec_sync_request_clear(codec_sync_request *req);
+
+/* Sync response: a list of encoded ops (each an op encoding as above). */
+typedef struct codec_bytes {
+    const uint8_t *data;
+    size_t len;
+} codec_bytes;
+
+int codec_sync_response_encode(uint8_t **out, size_t *out_len,
+                               const codec_bytes *ops, size_t n_ops);
+/* *ops is malloc'd (free it), entries borrow from buf. Each entry is only
+ * framed here, not decoded. */
+int codec_sync_response_decode(codec_bytes **ops, size_t *n_ops,
+                               const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,18 @@
+/* The hybrid logical clock rule of TRACE.md: an op created at wall clock
+ * reading t (ms) gets max(t << 16, maxhlc + 1), where maxhlc is the largest
+ * hlc delivered in its conversation. The low 16 bits order ops made within
+ * one millisecond, or while the wall clock is behind what was seen. */
+#ifndef MSGLOG_CRDT_HLC_H
+#define MSGLOG_CRDT_HLC_H
+
+#include <stdint.h>
+
+#define HLC_MAX_MS ((uint64_t)1 << 47)
+
+static inline uint64_t hlc_next(uint64_t wall_ms, uint64_t maxhlc)
+{
+    uint64_t phys = (wall_ms & (HLC_MAX_MS - 1)) << 16;
+    return phys > maxhlc ? phys : maxhlc + 1;
+}
+
+#endif

@@ -1,0 +1,61 @@
+/* The LMDB store: one environment per replica, a few named tables, and thin
+ * wrappers that map LMDB's codes to MSGLOG_E* codes. lmdb.h is included in
+ * log/ only. The layout is described in docs/format.md. */
+#ifndef MSGLOG_LOG_STORE_H
+#define MSGLOG_LOG_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store;
+typedef struct store_txn store_txn;
+typedef struct store_cursor store_cursor;
+
+enum store_table {
+    TBL_META,        /* "replica", "user", "format", "next_cid"            */
+    TBL_CONVS,       /* conversation id bytes -> cid (u32 BE)              */
+    TBL_CONV_STATE,  /* cid -> conversation state (msgpack)                */
+    TBL_OPS,         /* cid|replica|seq -> kind|hlc|op encoding            */
+    TBL_MSGS,        /* cid|hlc|replica|seq -> message state (msgpack)     */
+    TBL_PENDING,     /* cid|wait replica|wait seq|replica|seq -> encoding  */
+    TBL_PENDING_IDS, /* cid|replica|seq -> wait replica|wait seq           */
+    TBL_COUNT
+};
+
+typedef struct store_val {
+    const void *data;
+    size_t len;
+} store_val;
+
+/* Opens (creating) the environment in directory `path`. */
+int store_open(store **out, const char *path, size_t map_size);
+void store_close(store *s);
+
+int store_txn_begin(store *s, int write, store_txn **out);
+/* Commits and frees the transaction (also on failure). */
+int store_txn_commit(store_txn *t);
+/* Aborts and frees. NULL-safe. */
+void store_txn_abort(store_txn *t);
+
+/* Values borrowed from the store stay valid until the next write in the
+ * same transaction or its end. */
+int store_get(store_txn *t, int tbl, store_val key, store_val *val);
+int store_put(store_txn *t, int tbl, store_val key, store_val val);
+/* MSGLOG_ENOTFOUND when absent. */
+int store_del(store_txn *t, int tbl, store_val key);
+
+int store_cursor_open(store_txn *t, int tbl, store_cursor **out);
+void store_cursor_close(store_cursor *c);
+int store_cursor_first(store_cursor *c, store_val *k, store_val *v);
+/* Positions at the first key >= key. */
+int store_cursor_seek(store_cursor *c, store_val key, store_val *k, store_val *v);
+int store_cursor_next(store_cursor *c, store_val *k, store_val *v);
+int store_cursor_prev(store_cursor *c, store_val *k, store_val *v);
+int store_cursor_last(store_cursor *c, store_val *k, store_val *v);
+/* Deletes the entry under the cursor. */
+int store_cursor_del(store_cursor *c);
+
+/* Message for the last LMDB failure (static text). */
+const char *store_strerror(int lmdb_rc);
+
+#endif

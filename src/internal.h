@@ -1,0 +1,91 @@
+/* What the API layer shares between its files: the handle, error plumbing
+ * and the write context (one LMDB write transaction plus the conversation
+ * states it has loaded, written back once at commit). */
+#ifndef MSGLOG_SRC_INTERNAL_H
+#define MSGLOG_SRC_INTERNAL_H
+
+#include "msglog.h"
+
+#include "crdt/conv.h"
+#include "crdt/message.h"
+#include "crdt/op.h"
+#include "log/store.h"
+
+#if defined(__GNUC__)
+#define ML_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define ML_PRINTF(a, b)
+#endif
+
+struct msglog {
+    store *st;
+    uint64_t replica;
+    uint8_t user[MSGLOG_MAX_USER];
+    size_t user_len;
+    msglog_clock_fn clock;
+    void *clock_ctx;
+    char err[256];
+};
+
+/* Records the message for `rc` on the handle and returns rc. */
+int ml_fail(msglog *log, int rc, const char *fmt, ...) ML_PRINTF(3, 4);
+/* Clears the last error; returns MSGLOG_OK. */
+int ml_ok(msglog *log);
+
+/* One conversation loaded in a write context. */
+typedef struct conv_slot {
+    uint8_t name[MSGLOG_MAX_CONV];
+    size_t name_len;
+    conv_state st;
+} conv_slot;
+
+typedef struct wctx {
+    msglog *log;
+    store_txn *txn;
+    conv_slot **convs;
+    size_t n_convs;
+} wctx;
+
+int wctx_begin(msglog *log, wctx *w);
+/* Writes the loaded conversation states and commits; frees the context. */
+int wctx_commit(wctx *w);
+void wctx_abort(wctx *w);
+/* The state of conversation `name`, loaded once per context. With `create`,
+ * a conversation the store does not know is made; without, that is
+ * MSGLOG_ENOTFOUND. */
+int wctx_conv(wctx *w, const uint8_t *name, size_t len, int create, conv_state **out);
+
+/* Looks up conversation `name` in any transaction: its cid and state. */
+int conv_lookup(store_txn *t, const uint8_t *name, size_t len, conv_state *out);
+
+/* ---- op records in TBL_OPS: kind(1) | hlc(8, BE) | op encoding ---------- */
+#define OPREC_HEAD 9
+int oprec_put(store_txn *t, uint32_t cid, const op *o, const uint8_t *enc, size_t len);
+/* Borrowed encoding (valid until the next write in t). */
+int oprec_get(store_txn *t, uint32_t cid, op_id id, uint8_t *kind, uint64_t *hlc,
+              const uint8_t **enc, size_t *len);
+
+/* ---- message states in TBL_MSGS ---------------------------------------- */
+/* Loads the message whose send is `id`: MSGLOG_ENOTFOUND when no delivered
+ * send has that id. *hlc is its position in message order. */
+int msgrec_load(store_txn *t, uint32_t cid, op_id id, uint64_t *hlc, msg_state *m);
+int msgrec_store(store_txn *t, uint32_t cid, uint64_t hlc, op_id id, const msg_state *m);
+
+/* ---- delivery (apply.c) and the pending buffer (pending.c) -------------- */
+/* Delivers a ready op: merge rules, op record, vector, digest. `enc` is the
+ * op's encoding as received. */
+int apply_deliver(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len);
+/* Takes one received op: ignores it when already delivered or pending,
+ * delivers it (and whatever that makes ready) or keeps it pending. */
+int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len);
+int pending_has(wctx *w, const conv_state *c, op_id id);
+int pending_add(wctx *w, conv_state *c, op_id wait, op_id id, const uint8_t *enc, size_t len);
+/* Delivers every pending op that the delivery of `id` made ready. */
+int pending_wake(wctx *w, conv_state *c, op_id id);
+/* Rewrites pending edits of `target` in erased form. */
+int pending_erase_edits(wctx *w, conv_state *c, op_id target);
+
+/* Maps a codec error to a handle error with a message. */
+int ml_codec_fail(msglog *log, int rc, const char *what);
+
+#endif

@@ -1,0 +1,137 @@
+/* Receiving encoded ops from peers: decode all, then take them in one write
+ * transaction, so a batch is applied whole or not at all. */
+#include "src/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/op_codec.h"
+#include "crdt/causal.h"
+#include "crdt/digest.h"
+
+/* A pending edit of a message that is already deleted here is kept without
+ * its text: the delete has erased everything else of that message. */
+static int erase_if_target_deleted(wctx *w, conv_state *c, op *o, uint8_t **erased,
+                                   const uint8_t **enc, size_t *len)
+{
+    if (o->kind != OP_EDIT || o->erased)
+        return MSGLOG_OK;
+    uint64_t hlc;
+    msg_state m;
+    int rc = msgrec_load(w->txn, c->cid, o->target, &hlc, &m);
+    if (rc == MSGLOG_ENOTFOUND)
+        return MSGLOG_OK;
+    if (rc)
+        return rc;
+    int deleted = m.deleted;
+    msg_free(&m);
+    if (!deleted)
+        return MSGLOG_OK;
+    digest_body_hash(o->body_hash, o->body, o->body_len);
+    if (codec_op_encode(erased, len, o, 1) != CODEC_OK)
+        return MSGLOG_ENOMEM;
+    *enc = *erased;
+    return MSGLOG_OK;
+}
+
+static int keep_pending(wctx *w, conv_state *c, op *o, op_id wait, const uint8_t *enc, size_t len)
+{
+    uint8_t *erased = NULL;
+    int rc = erase_if_target_deleted(w, c, o, &erased, &enc, &len);
+    if (!rc)
+        rc = pending_add(w, c, wait, o->id, enc, len);
+    free(erased);
+    return rc;
+}
+
+int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len)
+{
+    conv_state *c;
+    int rc = wctx_conv(w, o->conv, o->conv_len, 1, &c);
+    if (rc)
+        return rc;
+    if (o->id.seq <= vv_get(&c->delivered, o->id.replica) || pending_has(w, c, o->id))
+        return MSGLOG_OK;   /* a duplicate */
+    op_id wait;
+    if (!causal_ready(o, &c->delivered, &wait))
+        return keep_pending(w, c, o, wait, enc, len);
+    rc = apply_deliver(w, c, o, enc, len);
+    if (!rc && c->pending)
+        rc = pending_wake(w, c, o->id);
+    return rc;
+}
+
+/* Causal order implies hlc order (an op's hlc exceeds every hlc it has
+ * seen), so taking a batch sorted by hlc delivers most ops directly instead
+ * of parking them in the pending buffer. */
+typedef struct incoming {
+    op o;
+    const uint8_t *enc;
+    size_t len;
+} incoming;
+
+static int by_hlc(const void *a, const void *b)
+{
+    const incoming *x = a, *y = b;
+    if (x->o.hlc != y->o.hlc)
+        return x->o.hlc < y->o.hlc ? -1 : 1;
+    return op_id_cmp(x->o.id, y->o.id);
+}
+
+static void incoming_free(incoming *in, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        codec_op_clear(&in[i].o);
+    free(in);
+}
+
+static int decode_all(msglog *log, const msglog_buf *ops, size_t n, incoming **out)
+{
+    incoming *in = calloc(n ? n : 1, sizeof *in);
+    if (!in)
+        return ml_fail(log, MSGLOG_ENOMEM, "out of memory decoding %zu ops", n);
+    for (size_t i = 0; i < n; i++) {
+        if (!ops[i].data && ops[i].len) {
+            incoming_free(in, i);
+            return ml_fail(log, MSGLOG_EINVAL, "op %zu of the batch has no data", i);
+        }
+        int rc = codec_op_decode(&in[i].o, ops[i].data, ops[i].len);
+        if (rc) {
+            incoming_free(in, i);
+            return ml_fail(log, rc, "op %zu of the batch: %s", i, msglog_strerror(rc));
+        }
+        in[i].enc = ops[i].data;
+        in[i].len = ops[i].len;
+    }
+    *out = in;
+    return MSGLOG_OK;
+}
+
+int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops)
+{
+    if (!log || (!ops && n_ops))
+        return ml_fail(log, MSGLOG_EINVAL, "msglog_receive_batch: NULL argument");
+    incoming *in = NULL;
+    int rc = decode_all(log, ops, n_ops, &in);
+    if (rc)
+        return rc;
+    qsort(in, n_ops, sizeof *in, by_hlc);
+    wctx w;
+    rc = wctx_begin(log, &w);
+    for (size_t i = 0; i < n_ops && !rc; i++)
+        rc = receive_one(&w, &in[i].o, in[i].enc, in[i].len);
+    if (rc) {
+        wctx_abort(&w);
+        ml_fail(log, rc, "receiving ops failed: %s", msglog_strerror(rc));
+    } else {
+        rc = wctx_commit(&w);
+    }
+    incoming_free(in, n_ops);
+    return rc ? rc : ml_ok(log);
+}
+
+int msglog_receive(msglog *log, const void *op_bytes, size_t op_len)
+{
+    msglog_buf one = { op_bytes, op_len };
+    return msglog_receive_batch(log, &one, 1);
+}

@@ -1,0 +1,76 @@
+/* Op records (TBL_OPS) and message states (TBL_MSGS). */
+#include "src/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/op_codec.h"
+#include "codec/state_codec.h"
+#include "log/keys.h"
+
+int oprec_put(store_txn *t, uint32_t cid, const op *o, const uint8_t *enc, size_t len)
+{
+    uint8_t key[KEY_OP_LEN];
+    key_op(key, cid, o->id);
+    uint8_t *rec = malloc(OPREC_HEAD + len);
+    if (!rec)
+        return MSGLOG_ENOMEM;
+    rec[0] = o->kind;
+    key_put_u64(rec + 1, o->hlc);
+    memcpy(rec + OPREC_HEAD, enc, len);
+    int rc = store_put(t, TBL_OPS, (store_val){ key, sizeof key },
+                       (store_val){ rec, OPREC_HEAD + len });
+    free(rec);
+    return rc;
+}
+
+int oprec_get(store_txn *t, uint32_t cid, op_id id, uint8_t *kind, uint64_t *hlc,
+              const uint8_t **enc, size_t *len)
+{
+    uint8_t key[KEY_OP_LEN];
+    key_op(key, cid, id);
+    store_val v;
+    int rc = store_get(t, TBL_OPS, (store_val){ key, sizeof key }, &v);
+    if (rc)
+        return rc;
+    if (v.len < OPREC_HEAD)
+        return MSGLOG_ECORRUPT;
+    const uint8_t *p = v.data;
+    *kind = p[0];
+    *hlc = key_get_u64(p + 1);
+    if (enc) {
+        *enc = p + OPREC_HEAD;
+        *len = v.len - OPREC_HEAD;
+    }
+    return MSGLOG_OK;
+}
+
+int msgrec_load(store_txn *t, uint32_t cid, op_id id, uint64_t *hlc, msg_state *m)
+{
+    uint8_t kind;
+    int rc = oprec_get(t, cid, id, &kind, hlc, NULL, NULL);
+    if (rc)
+        return rc;
+    if (kind != OP_SEND)
+        return MSGLOG_ENOTFOUND;
+    uint8_t key[KEY_MSG_LEN];
+    key_msg(key, cid, *hlc, id);
+    store_val v;
+    rc = store_get(t, TBL_MSGS, (store_val){ key, sizeof key }, &v);
+    if (rc)
+        return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
+    rc = codec_msg_decode(m, v.data, v.len);
+    return rc == CODEC_ENOMEM ? MSGLOG_ENOMEM : rc ? MSGLOG_ECORRUPT : MSGLOG_OK;
+}
+
+int msgrec_store(store_txn *t, uint32_t cid, uint64_t hlc, op_id id, const msg_state *m)
+{
+    uint8_t key[KEY_MSG_LEN], *buf;
+    size_t len;
+    key_msg(key, cid, hlc, id);
+    if (codec_msg_encode(&buf, &len, m) != CODEC_OK)
+        return MSGLOG_ENOMEM;
+    int rc = store_put(t, TBL_MSGS, (store_val){ key, sizeof key }, (store_val){ buf, len });
+    free(buf);
+    return rc;
+}
