@@ -11,7 +11,10 @@
 
 static inline uint64_t hlc_next(uint64_t wall_ms, uint64_t maxhlc)
 {
-    uint64_t phys = (wall_ms & (HLC_MAX_MS - 1)) << 16;
+    /* A clock past the year 6429 is held at the largest representable
+     * reading rather than wrapped to the past. */
+    uint64_t ms = wall_ms < HLC_MAX_MS ? wall_ms : HLC_MAX_MS - 1;
+    uint64_t phys = ms << 16;
     return phys > maxhlc ? phys : maxhlc + 1;
 }
 

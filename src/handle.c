@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "codec/op_codec.h"
+#include "crdt/utf8.h"
 
 #define STORE_FORMAT 1
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
@@ -143,6 +144,8 @@ int msglog_open(msglog **out, const char *path, uint64_t replica,
     *out = NULL;
     if (!path || !*path || replica == 0 || replica >= REPLICA_ID_LIMIT || !user ||
         user_len == 0 || user_len > MSGLOG_MAX_USER)
+        return MSGLOG_EINVAL;
+    if (!utf8_valid((const uint8_t *)user, user_len))
         return MSGLOG_EINVAL;
     if (opts && opts->version != MSGLOG_OPTIONS_VERSION)
         return MSGLOG_EVERSION;

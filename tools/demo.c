@@ -295,17 +295,17 @@ static int act_offline(demo *d, story *s)
     puts("   alice thinks better of the gas question and deletes it from her "
          "laptop:");
     TRY(delete_message(d, LAPTOP, s->gas));
-    puts("\n   Before reconnecting, every device shows only what it wrote "
-         "itself:");
+    puts("\n   Before reconnecting, each device shows the shared messages "
+         "and only its own changes:");
     return print_timelines(d);
 }
 
 static int act_reconnect(demo *d)
 {
     puts("\n3. Back online: every device syncs with every other, both ways.\n"
-         "   The two edits of the same message were concurrent: both are kept,"
-         " the later one\n   shows, and the message is marked as a conflict "
-         "for alice to settle.");
+         "   The two edits of [2.1] were concurrent: both are kept, every device"
+         " shows the\n   same winner (greatest clock, then replica id), and "
+         "the message is marked as a\n   conflict for alice to settle.");
     d->now += 30 * MINUTE;
     TRY(sync_everyone(d));
     TRY(print_timelines(d));
@@ -335,6 +335,9 @@ int demo_main(int argc, char **argv)
 
     if (argc > 1) {
         int help = strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0;
+        if (!help)
+            fprintf(stderr, "msglog: demo: unexpected argument '%s'\n",
+                    argv[1]);
         fputs("usage: msglog demo\n", help ? stdout : stderr);
         return help ? CLI_OK : CLI_INVALID;
     }

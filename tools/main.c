@@ -72,11 +72,10 @@ int main(int argc, char **argv)
 
     /* Output that never reached its file (a full disk, a closed pipe) is a
      * failure even when every command above succeeded. */
-    if (fflush(stdout) != 0 || ferror(stdout)) {
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == CLI_OK) {
         fprintf(stderr, "msglog: cannot write the output: %s\n",
                 strerror(errno));
-        if (rc == CLI_OK)
-            rc = CLI_FAIL;
+        rc = CLI_FAIL;
     }
     return rc;
 }

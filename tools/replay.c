@@ -808,7 +808,12 @@ static int parse_args(int argc, char **argv, const char **trace,
             return -1;
         if (!only_args && strcmp(a, "--") == 0) {
             only_args = 1;
-        } else if (!only_args && strcmp(a, "--dir") == 0 && i + 1 < argc) {
+        } else if (!only_args && strcmp(a, "--dir") == 0) {
+            if (i + 1 == argc) {
+                fprintf(stderr, "msglog: replay: --dir needs a DIR\n");
+                replay_usage(stderr);
+                return CLI_INVALID;
+            }
             *dir = argv[++i];
         } else if (!only_args && strncmp(a, "--dir=", 6) == 0 && a[6]) {
             *dir = a + 6;

@@ -2,6 +2,7 @@
 #include "trace_json.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -39,8 +40,10 @@ int trace_line_parse(trace_line *l, const char *text, size_t len)
     if (is_blank(text, len))
         return 1;
     l->ev = json_loadb(text, len, TRACE_JSON_FLAGS, &err);
-    if (!l->ev)
+    if (!l->ev && err.column > 0)
         return fail(l, "not valid JSON: %s (column %d)", err.text, err.column);
+    if (!l->ev)
+        return fail(l, "not valid JSON: %s", err.text);
     if (!json_is_object(l->ev)) {
         trace_line_clear(l);
         return fail(l, "not a JSON object");
@@ -81,6 +84,8 @@ static int str_value(trace_line *l, const char *what, const json_t *v,
     if (!json_is_string(v))
         return fail(l, "%s must be a string", what);
     len = json_string_length(v);
+    if (len < lo && hi == SIZE_MAX)
+        return fail(l, "%s must not be empty", what);
     if (len < lo || len > hi)
         return fail(l, "%s is %zu bytes long, allowed %zu..%zu", what, len,
                     lo, hi);
@@ -129,5 +134,5 @@ int trace_array_str(trace_line *l, const char *field, const json_t *array,
     char what[64];
 
     snprintf(what, sizeof what, "item %zu of \"%s\"", i, field);
-    return str_value(l, what, json_array_get(array, i), 1, (size_t)-1, out);
+    return str_value(l, what, json_array_get(array, i), 1, SIZE_MAX, out);
 }

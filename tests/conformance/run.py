@@ -116,7 +116,7 @@ def run_case(msglog, case_dir, name):
                 line = int(f.read().strip())
             if code != 2:
                 raise Mismatch("exit %d, expected 2 (invalid at line %d)" % (code, line))
-            if ("line %d" % line) not in err:
+            if not re.search(r"\bline %d\b" % line, err):
                 raise Mismatch("stderr does not name line %d: %s" % (line, brief(err.strip())))
             return None
         with open(base + ".expected.jsonl", encoding="utf-8") as f:
