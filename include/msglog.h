@@ -32,6 +32,13 @@
 extern "C" {
 #endif
 
+/* The library is built with hidden symbols; these are the exported ones. */
+#if defined(MSGLOG_BUILDING) && defined(__GNUC__)
+#define MSGLOG_API __attribute__((visibility("default")))
+#else
+#define MSGLOG_API
+#endif
+
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */
 
@@ -50,7 +57,7 @@ extern "C" {
 #define MSGLOG_EKIND    (-11)  /* an op kind this build does not know         */
 
 /* Static text for an error code (never NULL). */
-const char *msglog_strerror(int err);
+MSGLOG_API const char *msglog_strerror(int err);
 
 /* ------------------------------------------------------------------------ */
 /* Limits, in bytes                                                          */
@@ -100,18 +107,18 @@ typedef struct msglog_options {
  *         store written by an unknown format; MSGLOG_EIO; MSGLOG_ENOMEM.
  *         On error *out is NULL.
  */
-int msglog_open(msglog **out, const char *path, uint64_t replica,
+MSGLOG_API int msglog_open(msglog **out, const char *path, uint64_t replica,
                 const char *user, size_t user_len, const msglog_options *opts);
 
 /* Closes the store and frees the handle. NULL is accepted. */
-void msglog_close(msglog *log);
+MSGLOG_API void msglog_close(msglog *log);
 
 /* The message of the last error on this handle ("" when none). Borrowed:
  * valid until the next call on the handle. */
-const char *msglog_errmsg(const msglog *log);
+MSGLOG_API const char *msglog_errmsg(const msglog *log);
 
 /* Frees memory returned by the library. NULL is accepted. */
-void msglog_free(void *p);
+MSGLOG_API void msglog_free(void *p);
 
 /* ------------------------------------------------------------------------ */
 /* Creating ops                                                              */
@@ -123,19 +130,19 @@ void msglog_free(void *p);
  * or MSGLOG_ELIMIT (a field too long) and changes nothing.
  * `target` always names a message (the id of its send).
  */
-int msglog_send(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
+MSGLOG_API int msglog_send(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
                 const void *body, size_t body_len);
-int msglog_edit(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
+MSGLOG_API int msglog_edit(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
                 msglog_id target, const void *body, size_t body_len);
-int msglog_delete(msglog *log, msglog_id *out, const char *conv,
+MSGLOG_API int msglog_delete(msglog *log, msglog_id *out, const char *conv,
                   size_t conv_len, msglog_id target);
-int msglog_react(msglog *log, msglog_id *out, const char *conv,
+MSGLOG_API int msglog_react(msglog *log, msglog_id *out, const char *conv,
                  size_t conv_len, msglog_id target, const char *key,
                  size_t key_len);
-int msglog_unreact(msglog *log, msglog_id *out, const char *conv,
+MSGLOG_API int msglog_unreact(msglog *log, msglog_id *out, const char *conv,
                    size_t conv_len, msglog_id target, const char *key,
                    size_t key_len);
-int msglog_mark_read(msglog *log, msglog_id *out, const char *conv,
+MSGLOG_API int msglog_mark_read(msglog *log, msglog_id *out, const char *conv,
                      size_t conv_len, msglog_id target);
 
 /*
@@ -146,7 +153,7 @@ int msglog_mark_read(msglog *log, msglog_id *out, const char *conv,
  * @param[out] out, out_len  a buffer the caller frees with msglog_free()
  * @return MSGLOG_OK; MSGLOG_ENOTFOUND.
  */
-int msglog_op_bytes(msglog *log, void **out, size_t *out_len,
+MSGLOG_API int msglog_op_bytes(msglog *log, void **out, size_t *out_len,
                     const char *conv, size_t conv_len, msglog_id id);
 
 /* ------------------------------------------------------------------------ */
@@ -165,8 +172,8 @@ typedef struct msglog_buf {
  * undecodable op is refused whole (MSGLOG_ECORRUPT, MSGLOG_EVERSION,
  * MSGLOG_EKIND, MSGLOG_ELIMIT) and changes nothing.
  */
-int msglog_receive(msglog *log, const void *op, size_t op_len);
-int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops);
+MSGLOG_API int msglog_receive(msglog *log, const void *op, size_t op_len);
+MSGLOG_API int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops);
 
 /* ------------------------------------------------------------------------ */
 /* Delta sync (no sockets: the caller moves the bytes)                       */
@@ -181,13 +188,13 @@ int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops);
 
 /* A request for conversation `conv`, or for every conversation when conv is
  * NULL. *out is freed with msglog_free(). */
-int msglog_sync_request(msglog *log, void **out, size_t *out_len,
+MSGLOG_API int msglog_sync_request(msglog *log, void **out, size_t *out_len,
                         const char *conv, size_t conv_len);
 /* The answer to a request. *out is freed with msglog_free(). */
-int msglog_sync_response(msglog *log, void **out, size_t *out_len,
+MSGLOG_API int msglog_sync_response(msglog *log, void **out, size_t *out_len,
                          const void *request, size_t request_len);
 /* Applies a response as one msglog_receive_batch(). */
-int msglog_sync_apply(msglog *log, const void *response, size_t response_len);
+MSGLOG_API int msglog_sync_apply(msglog *log, const void *response, size_t response_len);
 
 /* ------------------------------------------------------------------------ */
 /* Reading the view                                                          */
@@ -239,12 +246,12 @@ typedef struct msglog_cursor {
  * @return MSGLOG_OK (possibly an empty page); MSGLOG_ENOTFOUND for an unknown
  *         conversation.
  */
-int msglog_messages(msglog *log, msglog_page **out, const char *conv,
+MSGLOG_API int msglog_messages(msglog *log, msglog_page **out, const char *conv,
                     size_t conv_len, int dir, msglog_cursor from, size_t limit);
 
 /* One message by id, as a page of one. MSGLOG_ENOTFOUND when it is not
  * delivered here. */
-int msglog_message_get(msglog *log, msglog_page **out, const char *conv,
+MSGLOG_API int msglog_message_get(msglog *log, msglog_page **out, const char *conv,
                        size_t conv_len, msglog_id id);
 
 typedef struct msglog_read_marker {
@@ -269,16 +276,16 @@ typedef struct msglog_conv_info {
 } msglog_conv_info;
 
 /* @return MSGLOG_OK; MSGLOG_ENOTFOUND when the store holds no op of conv. */
-int msglog_conv_info_get(msglog *log, msglog_conv_info **out,
+MSGLOG_API int msglog_conv_info_get(msglog *log, msglog_conv_info **out,
                          const char *conv, size_t conv_len);
 
 /* The conversations this store holds at least one op of (delivered or
  * pending), in ascending bytewise order. One allocation: *out points at
  * *n_out entries; free it with msglog_free(). */
-int msglog_conversations(msglog *log, msglog_str **out, size_t *n_out);
+MSGLOG_API int msglog_conversations(msglog *log, msglog_str **out, size_t *n_out);
 
 /* Formats a digest as 32 lowercase hex digits plus NUL. */
-void msglog_digest_hex(char out[33], const uint8_t digest[16]);
+MSGLOG_API void msglog_digest_hex(char out[33], const uint8_t digest[16]);
 
 #ifdef __cplusplus
 }
