@@ -200,7 +200,7 @@ int codec_conv_decode(conv_state *c, const uint8_t *buf, size_t len)
     memset(c, 0, sizeof *c);
     reader r;
     reader_init(&r, buf, len);
-    uint64_t cid;
+    uint64_t cid = 0;
     const uint8_t *dig;
     size_t dig_len;
     int rc = read_version(&r, 9);
@@ -231,7 +231,8 @@ int codec_conv_decode(conv_state *c, const uint8_t *buf, size_t len)
         rc = reader_end(&r);
     if (rc)
         conv_free(c);
-    return rc;
+    /* A stored record over a limit is simply a corrupt record. */
+    return rc == CODEC_ELIMIT ? CODEC_ECORRUPT : rc;
 }
 
 static int read_best(reader *r, msg_state *m)
@@ -308,5 +309,5 @@ int codec_msg_decode(msg_state *m, const uint8_t *buf, size_t len)
         rc = reader_end(&r);
     if (rc)
         msg_free(m);
-    return rc;
+    return rc == CODEC_ELIMIT ? CODEC_ECORRUPT : rc;
 }

@@ -15,7 +15,10 @@ static inline uint64_t hlc_next(uint64_t wall_ms, uint64_t maxhlc)
      * reading rather than wrapped to the past. */
     uint64_t ms = wall_ms < HLC_MAX_MS ? wall_ms : HLC_MAX_MS - 1;
     uint64_t phys = ms << 16;
-    return phys > maxhlc ? phys : maxhlc + 1;
+    if (phys > maxhlc)
+        return phys;
+    /* Saturate: never wrap to 0 after a faulty peer's hlc of 2^64 - 1. */
+    return maxhlc == UINT64_MAX ? maxhlc : maxhlc + 1;
 }
 
 #endif

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "msglog.h"
@@ -243,4 +244,32 @@ int store_cursor_last(store_cursor *c, store_val *k, store_val *v)
 int store_cursor_del(store_cursor *c)
 {
     return map_rc(mdb_cursor_del(c->cur, 0));
+}
+
+int store_scrub(store_txn *t, int tbl, store_val key)
+{
+    MDB_val k = to_mdb(key), v;
+    int rc = mdb_get(t->txn, t->s->dbi[tbl], &k, &v);
+    if (rc)
+        return map_rc(rc);
+    v.mv_data = NULL;
+    rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, MDB_RESERVE);
+    if (rc == 0)
+        memset(v.mv_data, 0, v.mv_size);
+    return map_rc(rc);
+}
+
+int store_cursor_scrub_del(store_cursor *c)
+{
+    MDB_val k, v;
+    int rc = mdb_cursor_get(c->cur, &k, &v, MDB_GET_CURRENT);
+    if (rc == 0) {
+        v.mv_data = NULL;
+        rc = mdb_cursor_put(c->cur, &k, &v, MDB_CURRENT | MDB_RESERVE);
+    }
+    if (rc == 0) {
+        memset(v.mv_data, 0, v.mv_size);
+        rc = mdb_cursor_del(c->cur, 0);
+    }
+    return map_rc(rc);
 }

@@ -55,6 +55,19 @@ int store_cursor_last(store_cursor *c, store_val *k, store_val *v);
 /* Deletes the entry under the cursor. */
 int store_cursor_del(store_cursor *c);
 
+/*
+ * Erasing text for real. When LMDB replaces or deletes a value it leaves the
+ * old bytes behind in the page (in the gap a shrinking node leaves, or on a
+ * freed overflow page). Overwriting the value with zeros of the same length
+ * first is done in place on pages this transaction already copied, so a
+ * text written and erased in one transaction never reaches the file.
+ * (Pages committed earlier keep their old bytes as free pages until reused:
+ * see docs/design.md for compaction.)
+ */
+int store_scrub(store_txn *t, int tbl, store_val key);
+/* Scrubs, then deletes, the entry under the cursor. */
+int store_cursor_scrub_del(store_cursor *c);
+
 /* Message for the last LMDB failure (static text). */
 const char *store_strerror(int lmdb_rc);
 

@@ -32,7 +32,8 @@ static int oprec_put_erased(wctx *w, uint32_t cid, op *o)
     return rc;
 }
 
-/* Erases the text of one stored send or edit. */
+/* Erases the text of one stored send or edit: the record is zeroed in
+ * place before the erased form replaces it (log/store.h says why). */
 static int erase_stored(wctx *w, uint32_t cid, op_id id)
 {
     uint8_t kind;
@@ -43,14 +44,22 @@ static int erase_stored(wctx *w, uint32_t cid, op_id id)
     if (rc)
         return rc;
     op o;
-    rc = codec_op_decode(&o, enc, len);
-    if (rc)
+    if (codec_op_decode(&o, enc, len) != CODEC_OK)
         return MSGLOG_ECORRUPT;
+    uint8_t *erased = NULL;
+    size_t erased_len = 0;
     if (!o.erased) {
         digest_body_hash(o.body_hash, o.body, o.body_len);
-        rc = oprec_put_erased(w, cid, &o);
+        rc = codec_op_encode(&erased, &erased_len, &o, 1) ? MSGLOG_ENOMEM : MSGLOG_OK;
     }
-    codec_op_clear(&o);
+    op head = { .kind = o.kind, .hlc = o.hlc, .id = o.id };
+    codec_op_clear(&o);   /* it borrows the record about to be zeroed */
+    if (!rc && erased) {
+        rc = oprec_scrub(w->txn, cid, id);
+        if (!rc)
+            rc = oprec_put(w->txn, cid, &head, erased, erased_len);
+    }
+    free(erased);
     return rc;
 }
 

@@ -61,6 +61,8 @@ int conv_lookup(store_txn *t, const uint8_t *name, size_t len, conv_state *out);
 /* ---- op records in TBL_OPS: kind(1) | hlc(8, BE) | op encoding ---------- */
 #define OPREC_HEAD 9
 int oprec_put(store_txn *t, uint32_t cid, const op *o, const uint8_t *enc, size_t len);
+/* Zeroes a stored op record in place before it is rewritten erased. */
+int oprec_scrub(store_txn *t, uint32_t cid, op_id id);
 /* Borrowed encoding (valid until the next write in t). */
 int oprec_get(store_txn *t, uint32_t cid, op_id id, uint8_t *kind, uint64_t *hlc,
               const uint8_t **enc, size_t *len);

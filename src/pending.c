@@ -81,7 +81,9 @@ static int take_waiting(wctx *w, conv_state *c, op_id wait, taken **out, size_t 
         memcpy(copy, v.data, v.len);
         const uint8_t *kp = k.data;
         list[count++] = (taken){ copy, v.len, { key_get_u64(kp + 20), key_get_u64(kp + 28) } };
-        rc = store_cursor_del(cur);
+        /* Scrubbed: a pending text may be erased by a delete later in this
+         * same transaction, and must not linger in the page. */
+        rc = store_cursor_scrub_del(cur);
         if (!rc)
             rc = store_cursor_seek(cur, (store_val){ prefix, sizeof prefix }, &k, &v);
     }
@@ -196,7 +198,9 @@ int pending_erase_edits(wctx *w, conv_state *c, op_id target)
         if (!rc && enc) {
             uint8_t key[KEY_PENDING_LEN];
             memcpy(key, k.data, sizeof key);
-            rc = store_put(w->txn, TBL_PENDING, (store_val){ key, sizeof key }, (store_val){ enc, len });
+            rc = store_scrub(w->txn, TBL_PENDING, (store_val){ key, sizeof key });
+            if (!rc)
+                rc = store_put(w->txn, TBL_PENDING, (store_val){ key, sizeof key }, (store_val){ enc, len });
             free(enc);
             if (!rc)
                 rc = store_cursor_seek(cur, (store_val){ key, sizeof key }, &k, &v);

@@ -24,6 +24,13 @@ int oprec_put(store_txn *t, uint32_t cid, const op *o, const uint8_t *enc, size_
     return rc;
 }
 
+int oprec_scrub(store_txn *t, uint32_t cid, op_id id)
+{
+    uint8_t key[KEY_OP_LEN];
+    key_op(key, cid, id);
+    return store_scrub(t, TBL_OPS, (store_val){ key, sizeof key });
+}
+
 int oprec_get(store_txn *t, uint32_t cid, op_id id, uint8_t *kind, uint64_t *hlc,
               const uint8_t **enc, size_t *len)
 {
