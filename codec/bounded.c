@@ -1,6 +1,8 @@
 /* Bounded MessagePack reading (see bounded.h and docs/format.md). */
 #include "codec/bounded.h"
 
+#include <stdlib.h>
+
 #include "codec/op_codec.h"
 
 /* Big-endian unsigned integer of n (1, 2, 4 or 8) bytes. */
@@ -256,6 +258,36 @@ int codec_rd_bin(codec_rd *r, const uint8_t **s, size_t *n)
     default: return CODEC_ECORRUPT;
     }
     return rc != CODEC_OK ? rc : take_bytes(r, v, s, n);
+}
+
+int codec_rd_ids(codec_rd *r, size_t max_pairs, op_id **ids, size_t *n)
+{
+    size_t count;
+
+    *ids = NULL;
+    *n = 0;
+    if (codec_rd_array(r, &count) != CODEC_OK)
+        return CODEC_ECORRUPT;
+    if (max_pairs <= SIZE_MAX / 2 && count > 2 * max_pairs)
+        return CODEC_ELIMIT;
+    if (count % 2 != 0)
+        return CODEC_ECORRUPT;
+    if (count == 0)
+        return CODEC_OK;
+    /* count <= the bytes left (codec_rd_array): bounded by the input */
+    op_id *a = malloc(count / 2 * sizeof *a);
+    if (a == NULL)
+        return CODEC_ENOMEM;
+    for (size_t i = 0; i < count / 2; i++) {
+        if (codec_rd_id(r, &a[i].replica) != CODEC_OK ||
+            codec_rd_id(r, &a[i].seq) != CODEC_OK) {
+            free(a);
+            return CODEC_ECORRUPT;
+        }
+    }
+    *ids = a;
+    *n = count / 2;
+    return CODEC_OK;
 }
 
 int codec_rd_bool(codec_rd *r, int *v)

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "crdt/op.h"
+
 /* Containers nested deeper than this are refused. The deepest valid frame
  * (a sync request) nests 3 levels. */
 #define CODEC_MAX_DEPTH 8
@@ -62,6 +64,10 @@ int codec_rd_array(codec_rd *r, size_t *n);
 int codec_rd_str(codec_rd *r, const uint8_t **s, size_t *n);
 int codec_rd_bin(codec_rd *r, const uint8_t **s, size_t *n);
 int codec_rd_bool(codec_rd *r, int *v);
+/* A flat [r1, s1, r2, s2, ...] array of ids (each >= 1) into a new malloc'd
+ * array (NULL when empty). CODEC_ELIMIT over max_pairs pairs, CODEC_ENOMEM,
+ * CODEC_ECORRUPT for an odd length or anything else. */
+int codec_rd_ids(codec_rd *r, size_t max_pairs, op_id **ids, size_t *n);
 /* 1 when the next value is a bin (any width), else 0. */
 int codec_rd_next_is_bin(const codec_rd *r);
 

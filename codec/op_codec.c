@@ -204,35 +204,6 @@ static int read_text(codec_rd *r, size_t max, const uint8_t **s, size_t *n)
     return check_text(*s, *n, 1, max, CODEC_ECORRUPT);
 }
 
-/* A flat [r1, s1, ...] of at most max pairs into a new array (NULL when
- * empty). */
-static int read_ids(codec_rd *r, size_t max, op_id **ids, size_t *n)
-{
-    size_t count;
-
-    if (codec_rd_array(r, &count) != CODEC_OK)
-        return CODEC_ECORRUPT;
-    if (count > 2 * max)
-        return CODEC_ELIMIT;
-    if (count % 2 != 0)
-        return CODEC_ECORRUPT;
-    if (count == 0)
-        return CODEC_OK;
-    op_id *a = malloc(count / 2 * sizeof *a);
-    if (a == NULL)
-        return CODEC_ENOMEM;
-    for (size_t i = 0; i < count / 2; i++) {
-        if (codec_rd_id(r, &a[i].replica) != CODEC_OK ||
-            codec_rd_id(r, &a[i].seq) != CODEC_OK) {
-            free(a);
-            return CODEC_ECORRUPT;
-        }
-    }
-    *ids = a;
-    *n = count / 2;
-    return CODEC_OK;
-}
-
 static int read_target(codec_rd *r, op_id *id)
 {
     if (codec_rd_id(r, &id->replica) != CODEC_OK ||
@@ -274,7 +245,7 @@ static int read_common(codec_rd *r, op *o)
         return CODEC_ECORRUPT;
     if ((rc = read_text(r, OP_MAX_USER, &o->user, &o->user_len)) != CODEC_OK)
         return rc;
-    return read_ids(r, OP_MAX_DEPS, &o->deps, &o->n_deps);
+    return codec_rd_ids(r, OP_MAX_DEPS, &o->deps, &o->n_deps);
 }
 
 /* Elements [8..], in the order pack_op writes them. */
@@ -292,7 +263,7 @@ static int read_by_kind(codec_rd *r, op *o)
         (rc = read_text(r, OP_MAX_KEY, &o->key, &o->key_len)) != CODEC_OK)
         return rc;
     if (has_refs(o->kind))
-        return read_ids(r, OP_MAX_REFS, &o->refs, &o->n_refs);
+        return codec_rd_ids(r, OP_MAX_REFS, &o->refs, &o->n_refs);
     return CODEC_OK;
 }
 
@@ -314,9 +285,11 @@ static int decode(op *o, const uint8_t *buf, size_t len)
         n != kind_fields[kind])
         return CODEC_ECORRUPT;
     o->kind = (uint8_t)kind;
-    if ((rc = read_common(&r, o)) != CODEC_OK)
+    if ((rc = read_common(&r, o)) != CODEC_OK ||
+        (rc = read_by_kind(&r, o)) != CODEC_OK)
         return rc;
-    return read_by_kind(&r, o);
+    /* The walk already proved it; kept so a reader bug cannot pass. */
+    return r.p == r.end ? CODEC_OK : CODEC_ECORRUPT;
 }
 
 int codec_op_decode(op *out, const uint8_t *buf, size_t len)

@@ -25,14 +25,17 @@
  * Encodes `o` into a new malloc'd buffer (*out, *out_len), caller frees.
  * When `erase` is set, or o->erased is set, the body is written in erased
  * form (its hash instead of the text) - o->body_hash must then be filled.
+ * Refuses what codec_op_decode would refuse: CODEC_EKIND, CODEC_ELIMIT,
+ * CODEC_EINVAL; or CODEC_ENOMEM. On error *out is NULL and *out_len 0.
  */
 int codec_op_encode(uint8_t **out, size_t *out_len, const op *o, int erase);
 
 /*
- * Decodes exactly one op from buf[0..len). Strict: bounded before msgpack-c
- * allocates anything, every type checked, no trailing bytes, limits enforced.
- * Byte fields of *out borrow from buf; deps/refs are malloc'd. On error *out
- * is zeroed and owns nothing.
+ * Decodes exactly one op from buf[0..len). Strict: bounded before anything
+ * is allocated, every type checked, no trailing bytes, limits enforced, and
+ * only the canonical (smallest) form of each value accepted, so re-encoding
+ * gives back buf byte for byte. Byte fields of *out borrow from buf;
+ * deps/refs are malloc'd. On error *out is zeroed and owns nothing.
  */
 int codec_op_decode(op *out, const uint8_t *buf, size_t len);
 

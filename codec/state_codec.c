@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "codec/op_codec.h"
-#include "codec/reader.h"
+#include "codec/bounded.h"
 
 /* ---- encoding ---------------------------------------------------------- */
 
@@ -118,11 +118,11 @@ int codec_msg_encode(uint8_t **out, size_t *len, const msg_state *m)
 
 /* ---- decoding ---------------------------------------------------------- */
 
-static int read_vv(reader *r, vv *out)
+static int read_vv(codec_rd *r, vv *out)
 {
     op_id *e;
     size_t n;
-    int rc = reader_ids(r, &e, &n, SIZE_MAX);
+    int rc = codec_rd_ids(r, SIZE_MAX, &e, &n);
     if (rc)
         return rc;
     out->e = e;
@@ -130,15 +130,15 @@ static int read_vv(reader *r, vv *out)
     return 0;
 }
 
-static int read_idset(reader *r, ids *out)
+static int read_idset(codec_rd *r, ids *out)
 {
-    return reader_ids(r, &out->e, &out->n, SIZE_MAX);
+    return codec_rd_ids(r, SIZE_MAX, &out->e, &out->n);
 }
 
-static int dup_str(reader *r, uint8_t **out, size_t *len)
+static int dup_str(codec_rd *r, uint8_t **out, size_t *len)
 {
     const uint8_t *p;
-    int rc = reader_str(r, &p, len, SIZE_MAX);
+    int rc = codec_rd_str(r, &p, len);
     if (rc)
         return rc;
     *out = malloc(*len ? *len : 1);
@@ -148,41 +148,41 @@ static int dup_str(reader *r, uint8_t **out, size_t *len)
     return 0;
 }
 
-static int read_version(reader *r, size_t want_len)
+static int read_version(codec_rd *r, size_t want_len)
 {
     size_t n;
     uint64_t v;
-    int rc = reader_array(r, &n);
+    int rc = codec_rd_array(r, &n);
     if (!rc && n != want_len)
         rc = CODEC_ECORRUPT;
     if (!rc)
-        rc = reader_uint(r, &v);
+        rc = codec_rd_uint(r, &v);
     if (!rc && v != CODEC_STATE_VERSION)
         rc = CODEC_EVERSION;
     return rc;
 }
 
-static int read_marker_entry(reader *r, read_marker *m)
+static int read_marker_entry(codec_rd *r, read_marker *m)
 {
     size_t n;
-    int rc = reader_array(r, &n);
+    int rc = codec_rd_array(r, &n);
     if (!rc && n != 4)
         rc = CODEC_ECORRUPT;
     if (!rc)
         rc = dup_str(r, &m->user, &m->user_len);
     if (!rc)
-        rc = reader_uint(r, &m->hlc);
+        rc = codec_rd_uint(r, &m->hlc);
     if (!rc)
-        rc = reader_uint(r, &m->msg.replica);
+        rc = codec_rd_uint(r, &m->msg.replica);
     if (!rc)
-        rc = reader_uint(r, &m->msg.seq);
+        rc = codec_rd_uint(r, &m->msg.seq);
     return rc;
 }
 
-static int read_reads(reader *r, conv_state *c)
+static int read_reads(codec_rd *r, conv_state *c)
 {
     size_t n;
-    int rc = reader_array(r, &n);
+    int rc = codec_rd_array(r, &n);
     if (rc || n == 0)
         return rc;
     c->reads = calloc(n, sizeof *c->reads);
@@ -198,14 +198,14 @@ static int read_reads(reader *r, conv_state *c)
 int codec_conv_decode(conv_state *c, const uint8_t *buf, size_t len)
 {
     memset(c, 0, sizeof *c);
-    reader r;
-    reader_init(&r, buf, len);
+    codec_rd r;
+    codec_rd_init(&r, buf, len);
     uint64_t cid = 0;
     const uint8_t *dig;
     size_t dig_len;
     int rc = read_version(&r, 9);
     if (!rc)
-        rc = reader_uint(&r, &cid);
+        rc = codec_rd_uint(&r, &cid);
     if (!rc && cid > UINT32_MAX)
         rc = CODEC_ECORRUPT;
     c->cid = (uint32_t)cid;
@@ -214,13 +214,13 @@ int codec_conv_decode(conv_state *c, const uint8_t *buf, size_t len)
     if (!rc)
         rc = read_vv(&r, &c->own_ctx);
     if (!rc)
-        rc = reader_uint(&r, &c->maxhlc);
+        rc = codec_rd_uint(&r, &c->maxhlc);
     if (!rc)
-        rc = reader_uint(&r, &c->pending);
+        rc = codec_rd_uint(&r, &c->pending);
     if (!rc)
-        rc = reader_uint(&r, &c->n_messages);
+        rc = codec_rd_uint(&r, &c->n_messages);
     if (!rc)
-        rc = reader_bin(&r, &dig, &dig_len, 16);
+        rc = codec_rd_bin(&r, &dig, &dig_len);
     if (!rc && dig_len != 16)
         rc = CODEC_ECORRUPT;
     if (!rc)
@@ -228,35 +228,37 @@ int codec_conv_decode(conv_state *c, const uint8_t *buf, size_t len)
     if (!rc)
         rc = read_reads(&r, c);
     if (!rc)
-        rc = reader_end(&r);
+        rc = (r.p == r.end ? CODEC_OK : CODEC_ECORRUPT);
     if (rc)
         conv_free(c);
     /* A stored record over a limit is simply a corrupt record. */
     return rc == CODEC_ELIMIT ? CODEC_ECORRUPT : rc;
 }
 
-static int read_best(reader *r, msg_state *m)
+static int read_best(codec_rd *r, msg_state *m)
 {
-    if (reader_nil(r))
+    if (r->p < r->end && *r->p == 0xc0) {   /* nil: no best edit */
+        r->p++;
         return 0;
+    }
     size_t n;
-    int rc = reader_array(r, &n);
+    int rc = codec_rd_array(r, &n);
     if (!rc && n != 3)
         rc = CODEC_ECORRUPT;
     if (!rc)
-        rc = reader_uint(r, &m->best.replica);
+        rc = codec_rd_uint(r, &m->best.replica);
     if (!rc)
-        rc = reader_uint(r, &m->best.seq);
+        rc = codec_rd_uint(r, &m->best.seq);
     if (!rc)
-        rc = reader_uint(r, &m->best_hlc);
+        rc = codec_rd_uint(r, &m->best_hlc);
     m->has_best = !rc;
     return rc;
 }
 
-static int read_reaction(reader *r, reaction *x)
+static int read_reaction(codec_rd *r, reaction *x)
 {
     size_t n;
-    int rc = reader_array(r, &n);
+    int rc = codec_rd_array(r, &n);
     if (!rc && n != 3)
         rc = CODEC_ECORRUPT;
     if (!rc)
@@ -268,10 +270,10 @@ static int read_reaction(reader *r, reaction *x)
     return rc;
 }
 
-static int read_reactions(reader *r, msg_state *m)
+static int read_reactions(codec_rd *r, msg_state *m)
 {
     size_t n;
-    int rc = reader_array(r, &n);
+    int rc = codec_rd_array(r, &n);
     if (rc || n == 0)
         return rc;
     m->reactions = calloc(n, sizeof *m->reactions);
@@ -287,14 +289,14 @@ static int read_reactions(reader *r, msg_state *m)
 int codec_msg_decode(msg_state *m, const uint8_t *buf, size_t len)
 {
     memset(m, 0, sizeof *m);
-    reader r;
-    reader_init(&r, buf, len);
+    codec_rd r;
+    codec_rd_init(&r, buf, len);
     uint64_t flags = 0;
     int rc = read_version(&r, 7);
     if (!rc)
         rc = dup_str(&r, &m->author, &m->author_len);
     if (!rc)
-        rc = reader_uint(&r, &flags);
+        rc = codec_rd_uint(&r, &flags);
     m->deleted = (flags & 1) != 0;
     m->edited = (flags & 2) != 0;
     if (!rc)
@@ -306,7 +308,7 @@ int codec_msg_decode(msg_state *m, const uint8_t *buf, size_t len)
     if (!rc)
         rc = read_reactions(&r, m);
     if (!rc)
-        rc = reader_end(&r);
+        rc = (r.p == r.end ? CODEC_OK : CODEC_ECORRUPT);
     if (rc)
         msg_free(m);
     return rc == CODEC_ELIMIT ? CODEC_ECORRUPT : rc;

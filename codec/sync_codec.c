@@ -114,31 +114,6 @@ int codec_sync_request_encode(uint8_t **out, size_t *out_len,
     return codec_out_finish(&buf, out, out_len);
 }
 
-/* A flat [r1, s1, ...] version vector into a new array (NULL when empty).
- * No cap besides the bytes: a conversation may have many replicas. */
-static int read_vv(codec_rd *r, op_id **vv, size_t *n)
-{
-    size_t count;
-
-    if (codec_rd_array(r, &count) != CODEC_OK || count % 2 != 0)
-        return CODEC_ECORRUPT;
-    if (count == 0)
-        return CODEC_OK;
-    op_id *a = malloc(count / 2 * sizeof *a);
-    if (a == NULL)
-        return CODEC_ENOMEM;
-    for (size_t i = 0; i < count / 2; i++) {
-        if (codec_rd_id(r, &a[i].replica) != CODEC_OK ||
-            codec_rd_id(r, &a[i].seq) != CODEC_OK) {
-            free(a);
-            return CODEC_ECORRUPT;
-        }
-    }
-    *vv = a;
-    *n = count / 2;
-    return CODEC_OK;
-}
-
 /* One [conv, vv] entry. */
 static int read_vv_conv(codec_rd *r, codec_vv_conv *c)
 {
@@ -150,7 +125,8 @@ static int read_vv_conv(codec_rd *r, codec_vv_conv *c)
         return CODEC_ECORRUPT;
     if ((rc = check_conv(c->conv, c->conv_len, CODEC_ECORRUPT)) != CODEC_OK)
         return rc;
-    return read_vv(r, &c->vv, &c->n_vv);
+    /* No cap besides the bytes: a conversation may have many replicas. */
+    return codec_rd_ids(r, SIZE_MAX, &c->vv, &c->n_vv);
 }
 
 /* Opens a sync frame of the wanted type: version and type from the head
@@ -167,7 +143,8 @@ static int open_frame(codec_rd *r, const uint8_t *buf, size_t len,
     codec_rd_init(r, buf, len);
     if ((rc = codec_frame_head(r, &n, &type)) != CODEC_OK)
         return rc;
-    if (type != want || n != fields || codec_bounded_whole(buf, len) != CODEC_OK)
+    if (type != want || n != fields ||
+        codec_bounded_whole(buf, len) != CODEC_OK)
         return CODEC_ECORRUPT;
     return CODEC_OK;
 }
@@ -195,7 +172,7 @@ static int decode_request(codec_sync_request *req, const uint8_t *buf,
     for (size_t i = 0; i < n; i++)
         if ((rc = read_vv_conv(&r, &req->convs[i])) != CODEC_OK)
             return rc;
-    return CODEC_OK;
+    return r.p == r.end ? CODEC_OK : CODEC_ECORRUPT;
 }
 
 int codec_sync_request_decode(codec_sync_request *out, const uint8_t *buf,
@@ -298,6 +275,10 @@ static int decode_response(codec_bytes **ops, size_t *n_ops,
             free(a);
             return rc;
         }
+    }
+    if (r.p != r.end) {
+        free(a);
+        return CODEC_ECORRUPT;
     }
     *ops = a;
     *n_ops = n;
