@@ -15,8 +15,9 @@
  *    caller and released with msglog_free(); it stays valid until then.
  *  - Strings (conversation ids, user ids, reaction keys, bodies) are byte
  *    strings with an explicit length; they need not be NUL-terminated and may
- *    contain NUL. Where the library returns one, it is also NUL-terminated for
- *    convenience.
+ *    contain NUL. They must be valid UTF-8 (MSGLOG_EINVAL otherwise): every
+ *    replica refuses ops with invalid UTF-8, so none may create one. Where the
+ *    library returns a string, it is also NUL-terminated for convenience.
  *  - A failed call leaves the store exactly as it was.
  *  - A handle is not thread-safe: use it from one thread at a time. Do not
  *    open the same path twice in one process, and do not use a handle across
@@ -87,10 +88,13 @@ typedef struct msglog_options {
     unsigned version;        /* MSGLOG_OPTIONS_VERSION */
     msglog_clock_fn clock;   /* NULL: the system clock */
     void *clock_ctx;         /* passed to clock */
-    size_t map_size;         /* LMDB map size in bytes; 0: 1 GiB */
+    size_t map_size;         /* initial LMDB map size in bytes; 0: 1 GiB */
+    size_t max_map_size;     /* the map doubles up to this when full, then
+                                writes fail with MSGLOG_EFULL; 0: 64 GiB
+                                (never less than map_size) */
 } msglog_options;
 
-#define MSGLOG_OPTIONS_INIT { MSGLOG_OPTIONS_VERSION, NULL, NULL, 0 }
+#define MSGLOG_OPTIONS_INIT { MSGLOG_OPTIONS_VERSION, NULL, NULL, 0, 0 }
 
 /*
  * Opens (creating when missing) the store in directory `path` for replica
@@ -214,7 +218,10 @@ typedef struct msglog_message {
     msglog_id id;              /* the id of its send */
     uint64_t hlc;
     msglog_str author;
-    msglog_str body;           /* data NULL when deleted */
+    msglog_str body;           /* data NULL when deleted; also NULL in the rare
+                                  case of a text erased by a delete that has
+                                  not reached this replica yet (its erased
+                                  bytes were relayed ahead of the delete) */
     int edited;                /* at least one valid edit */
     int deleted;
     int conflict;              /* two or more concurrent edit heads */

@@ -112,6 +112,19 @@ void store_close(store *s)
     free(s);
 }
 
+int store_grow(store *s, size_t max)
+{
+    MDB_envinfo info;
+    int rc = mdb_env_info(s->env, &info);
+    if (rc)
+        return map_rc(rc);
+    size_t cur = info.me_mapsize;
+    size_t next = cur <= max / 2 ? cur * 2 : max;
+    if (next <= cur)
+        return MSGLOG_EFULL;
+    return map_rc(mdb_env_set_mapsize(s->env, next));
+}
+
 int store_txn_begin(store *s, int write, store_txn **out)
 {
     *out = NULL;

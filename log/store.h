@@ -30,6 +30,9 @@ typedef struct store_val {
 /* Opens (creating) the environment in directory `path`. */
 int store_open(store **out, const char *path, size_t map_size);
 void store_close(store *s);
+/* Doubles the map size, capped at max. MSGLOG_EFULL when already at max.
+ * No transaction of this process may be open. */
+int store_grow(store *s, size_t max);
 
 int store_txn_begin(store *s, int write, store_txn **out);
 /* Commits and frees the transaction (also on failure). */

@@ -93,6 +93,34 @@ static int stamp_and_apply(wctx *w, conv_state *c, op *o)
     return rc;
 }
 
+/* One attempt: a write transaction that checks, stamps, delivers and
+ * commits. */
+static int create_once(msglog *log, op *o, op_id *id)
+{
+    wctx w;
+    conv_state *c = NULL;
+    int rc = wctx_begin(log, &w);
+    if (!rc) {
+        rc = wctx_conv(&w, o->conv, o->conv_len, o->kind == OP_SEND, &c);
+        if (rc == MSGLOG_ENOTFOUND)
+            ml_fail(log, rc, "no such conversation");
+    }
+    if (!rc && o->kind != OP_SEND)
+        rc = check_rules(&w, c, o);
+    if (!rc)
+        rc = stamp_and_apply(&w, c, o);
+    *id = o->id;
+    free(o->deps);
+    free(o->refs);
+    o->deps = o->refs = NULL;
+    o->n_deps = o->n_refs = 0;
+    if (rc) {
+        wctx_abort(&w);
+        return log->err[0] ? rc : ml_fail(log, rc, "creating the op failed: %s", msglog_strerror(rc));
+    }
+    return wctx_commit(&w);
+}
+
 static int create_op(msglog *log, msglog_id *out, const char *conv, size_t conv_len, op *o)
 {
     int rc = check_text(log, "conversation id", conv, conv_len, 1, MSGLOG_MAX_CONV);
@@ -102,26 +130,11 @@ static int create_op(msglog *log, msglog_id *out, const char *conv, size_t conv_
     o->conv_len = conv_len;
     o->user = log->user;
     o->user_len = log->user_len;
-    wctx w;
-    conv_state *c = NULL;
-    rc = wctx_begin(log, &w);
-    if (!rc) {
-        rc = wctx_conv(&w, o->conv, conv_len, o->kind == OP_SEND, &c);
-        if (rc == MSGLOG_ENOTFOUND)
-            ml_fail(log, rc, "no such conversation");
-    }
-    if (!rc && o->kind != OP_SEND)
-        rc = check_rules(&w, c, o);
-    if (!rc)
-        rc = stamp_and_apply(&w, c, o);
-    op_id id = o->id;
-    free(o->deps);
-    free(o->refs);
-    if (rc) {
-        wctx_abort(&w);
-        return log->err[0] ? rc : ml_fail(log, rc, "creating the op failed: %s", msglog_strerror(rc));
-    }
-    rc = wctx_commit(&w);
+    op_id id;
+    do {
+        log->err[0] = '\0';
+        rc = create_once(log, o, &id);
+    } while (rc == MSGLOG_EFULL && ml_grow_map(log) == MSGLOG_OK);
     if (rc)
         return rc;
     if (out)

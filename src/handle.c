@@ -12,6 +12,7 @@
 
 #define STORE_FORMAT 1
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define DEFAULT_MAX_MAP_SIZE ((size_t)1 << 36)
 #define REPLICA_ID_LIMIT ((uint64_t)1 << 53)
 
 const char *msglog_strerror(int err)
@@ -42,6 +43,15 @@ int ml_fail(msglog *log, int rc, const char *fmt, ...)
     vsnprintf(log->err, sizeof log->err, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+int ml_grow_map(msglog *log)
+{
+    int rc = store_grow(log->st, log->max_map_size);
+    if (rc)
+        return ml_fail(log, MSGLOG_EFULL, "the store is full: its map reached the maximum of %zu bytes",
+                       log->max_map_size);
+    return MSGLOG_OK;
 }
 
 int ml_ok(msglog *log)
@@ -158,6 +168,9 @@ int msglog_open(msglog **out, const char *path, uint64_t replica,
     log->clock = opts && opts->clock ? opts->clock : system_clock;
     log->clock_ctx = opts ? opts->clock_ctx : NULL;
     size_t map = opts && opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE;
+    log->max_map_size = opts && opts->max_map_size ? opts->max_map_size : DEFAULT_MAX_MAP_SIZE;
+    if (log->max_map_size < map)
+        log->max_map_size = map;
     int rc = store_open(&log->st, path, map);
     if (!rc)
         rc = check_identity(log);

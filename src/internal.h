@@ -24,11 +24,16 @@ struct msglog {
     size_t user_len;
     msglog_clock_fn clock;
     void *clock_ctx;
+    size_t max_map_size;
     char err[256];
 };
 
 /* Records the message for `rc` on the handle and returns rc. */
 int ml_fail(msglog *log, int rc, const char *fmt, ...) ML_PRINTF(3, 4);
+/* Doubles the LMDB map, up to the configured maximum, after a write failed
+ * with MSGLOG_EFULL (no transaction may be open). MSGLOG_OK when the caller
+ * should retry, MSGLOG_EFULL when the maximum is reached. */
+int ml_grow_map(msglog *log);
 /* Clears the last error; returns MSGLOG_OK. */
 int ml_ok(msglog *log);
 

@@ -107,6 +107,20 @@ static int decode_all(msglog *log, const msglog_buf *ops, size_t n, incoming **o
     return MSGLOG_OK;
 }
 
+/* One attempt: every op in one write transaction. */
+static int receive_once(msglog *log, incoming *in, size_t n)
+{
+    wctx w;
+    int rc = wctx_begin(log, &w);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = receive_one(&w, &in[i].o, in[i].enc, in[i].len);
+    if (rc) {
+        wctx_abort(&w);
+        return ml_fail(log, rc, "receiving ops failed: %s", msglog_strerror(rc));
+    }
+    return wctx_commit(&w);
+}
+
 int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops)
 {
     if (!log || (!ops && n_ops))
@@ -116,16 +130,9 @@ int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops)
     if (rc)
         return rc;
     qsort(in, n_ops, sizeof *in, by_hlc);
-    wctx w;
-    rc = wctx_begin(log, &w);
-    for (size_t i = 0; i < n_ops && !rc; i++)
-        rc = receive_one(&w, &in[i].o, in[i].enc, in[i].len);
-    if (rc) {
-        wctx_abort(&w);
-        ml_fail(log, rc, "receiving ops failed: %s", msglog_strerror(rc));
-    } else {
-        rc = wctx_commit(&w);
-    }
+    do
+        rc = receive_once(log, in, n_ops);
+    while (rc == MSGLOG_EFULL && ml_grow_map(log) == MSGLOG_OK);
     incoming_free(in, n_ops);
     return rc ? rc : ml_ok(log);
 }

@@ -168,7 +168,8 @@ static int conv_name_cmp(const void *a, const void *b)
 
 static int append_all(store_txn *t, codec_sync_request *req, oplist *l)
 {
-    qsort(req->convs, req->n_convs, sizeof *req->convs, conv_name_cmp);
+    if (req->n_convs)
+        qsort(req->convs, req->n_convs, sizeof *req->convs, conv_name_cmp);
     store_cursor *cur;
     store_val k, v;
     int rc = store_cursor_open(t, TBL_CONVS, &cur);
@@ -177,8 +178,8 @@ static int append_all(store_txn *t, codec_sync_request *req, oplist *l)
     rc = store_cursor_first(cur, &k, &v);
     while (rc == MSGLOG_OK) {
         codec_vv_conv probe = { k.data, k.len, NULL, 0 };
-        const codec_vv_conv *theirs =
-            bsearch(&probe, req->convs, req->n_convs, sizeof *req->convs, conv_name_cmp);
+        const codec_vv_conv *theirs = req->n_convs ?
+            bsearch(&probe, req->convs, req->n_convs, sizeof *req->convs, conv_name_cmp) : NULL;
         rc = append_missing(t, k.data, k.len, theirs, l);
         if (!rc)
             rc = store_cursor_next(cur, &k, &v);
