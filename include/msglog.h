@@ -56,6 +56,12 @@ extern "C" {
 #define MSGLOG_ENOMEM    (-9)  /* out of memory                              */
 #define MSGLOG_EIO      (-10)  /* the operating system or LMDB failed        */
 #define MSGLOG_EKIND    (-11)  /* an op kind this build does not know         */
+#define MSGLOG_EPENDINGFULL (-12) /* receive: the pending buffer is full; ops
+                                  whose dependencies are missing were dropped
+                                  (resend them later), all else committed    */
+#define MSGLOG_EEQUIVOCAL (-13) /* receive: an op reuses an id already held
+                                  with different content; it was refused,
+                                  all else committed                        */
 
 /* Static text for an error code (never NULL). */
 MSGLOG_API const char *msglog_strerror(int err);
@@ -92,9 +98,12 @@ typedef struct msglog_options {
     size_t max_map_size;     /* the map doubles up to this when full, then
                                 writes fail with MSGLOG_EFULL; 0: 64 GiB
                                 (never less than map_size) */
+    uint64_t max_pending_ops;   /* cap of the pending buffer, all
+                                   conversations together; 0: 100,000 */
+    uint64_t max_pending_bytes; /* the same in encoded bytes; 0: 64 MiB */
 } msglog_options;
 
-#define MSGLOG_OPTIONS_INIT { MSGLOG_OPTIONS_VERSION, NULL, NULL, 0, 0 }
+#define MSGLOG_OPTIONS_INIT { MSGLOG_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, 0 }
 
 /*
  * Opens (creating when missing) the store in directory `path` for replica
@@ -172,9 +181,14 @@ typedef struct msglog_buf {
  * Receives encoded ops from the network, in one LMDB transaction. Ops already
  * delivered or pending are ignored; ops whose dependencies are missing wait
  * as pending; everything that is ready is applied, in any order received.
- * Either every op is taken or, on error, none is: a batch that holds one
- * undecodable op is refused whole (MSGLOG_ECORRUPT, MSGLOG_EVERSION,
- * MSGLOG_EKIND, MSGLOG_ELIMIT) and changes nothing.
+ * A batch that holds one undecodable op is refused whole (MSGLOG_ECORRUPT,
+ * MSGLOG_EVERSION, MSGLOG_EKIND, MSGLOG_ELIMIT) and changes nothing; so does
+ * any storage failure. Two refusals touch single ops only, so that one bad
+ * peer cannot block valid traffic: an op that reuses an id already held with
+ * different content (equivocation) is refused, and an op that would have to
+ * wait while the pending buffer is at its cap is dropped; the rest of the
+ * batch is committed and the call returns MSGLOG_EEQUIVOCAL or
+ * MSGLOG_EPENDINGFULL.
  */
 MSGLOG_API int msglog_receive(msglog *log, const void *op, size_t op_len);
 MSGLOG_API int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops);

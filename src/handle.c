@@ -13,6 +13,8 @@
 #define STORE_FORMAT 1
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define DEFAULT_MAX_MAP_SIZE ((size_t)1 << 36)
+#define DEFAULT_MAX_PENDING_OPS 100000
+#define DEFAULT_MAX_PENDING_BYTES ((uint64_t)64 << 20)
 #define REPLICA_ID_LIMIT ((uint64_t)1 << 53)
 
 const char *msglog_strerror(int err)
@@ -30,6 +32,8 @@ const char *msglog_strerror(int err)
     case MSGLOG_ENOMEM: return "out of memory";
     case MSGLOG_EIO: return "I/O or storage error";
     case MSGLOG_EKIND: return "unknown op kind";
+    case MSGLOG_EPENDINGFULL: return "pending buffer full: ops waiting for dependencies were dropped";
+    case MSGLOG_EEQUIVOCAL: return "an op reuses an id with different content: refused";
     default: return "unknown error";
     }
 }
@@ -171,6 +175,10 @@ int msglog_open(msglog **out, const char *path, uint64_t replica,
     log->max_map_size = opts && opts->max_map_size ? opts->max_map_size : DEFAULT_MAX_MAP_SIZE;
     if (log->max_map_size < map)
         log->max_map_size = map;
+    log->max_pending_ops = opts && opts->max_pending_ops ? opts->max_pending_ops
+                                                        : DEFAULT_MAX_PENDING_OPS;
+    log->max_pending_bytes = opts && opts->max_pending_bytes ? opts->max_pending_bytes
+                                                            : DEFAULT_MAX_PENDING_BYTES;
     int rc = store_open(&log->st, path, map);
     if (!rc)
         rc = check_identity(log);

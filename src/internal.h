@@ -25,6 +25,8 @@ struct msglog {
     msglog_clock_fn clock;
     void *clock_ctx;
     size_t max_map_size;
+    uint64_t max_pending_ops;
+    uint64_t max_pending_bytes;
     char err[256];
 };
 
@@ -49,6 +51,14 @@ typedef struct wctx {
     store_txn *txn;
     conv_slot **convs;
     size_t n_convs;
+    /* The pending buffer's size over all conversations (for its cap),
+     * loaded on first use and written back at commit. */
+    int totals_loaded;
+    uint64_t pending_ops;
+    uint64_t pending_bytes;
+    /* Single ops refused in this transaction (see msglog_receive_batch). */
+    size_t dropped;
+    size_t equivocal;
 } wctx;
 
 int wctx_begin(msglog *log, wctx *w);
@@ -59,6 +69,11 @@ void wctx_abort(wctx *w);
  * a conversation the store does not know is made; without, that is
  * MSGLOG_ENOTFOUND. */
 int wctx_conv(wctx *w, const uint8_t *name, size_t len, int create, conv_state **out);
+
+/* Loads the pending buffer's totals into w (once per transaction). */
+int wctx_pending_totals(wctx *w);
+/* Adjusts them (signed deltas). */
+void wctx_pending_note(wctx *w, int64_t ops, int64_t bytes);
 
 /* Looks up conversation `name` in any transaction: its cid and state. */
 int conv_lookup(store_txn *t, const uint8_t *name, size_t len, conv_state *out);
@@ -86,6 +101,8 @@ int apply_deliver(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len)
  * delivers it (and whatever that makes ready) or keeps it pending. */
 int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len);
 int pending_has(wctx *w, const conv_state *c, op_id id);
+/* The bytes of pending op `id` (borrowed). MSGLOG_ENOTFOUND when absent. */
+int pending_get(store_txn *t, uint32_t cid, op_id id, store_val *v);
 int pending_add(wctx *w, conv_state *c, op_id wait, op_id id, const uint8_t *enc, size_t len);
 /* Delivers every pending op that the delivery of `id` made ready. */
 int pending_wake(wctx *w, conv_state *c, op_id id);

@@ -6,22 +6,6 @@
 
 #include "log/keys.h"
 
-/* A pending op is found through TBL_PENDING_IDS, which names what it waits on. */
-static int pending_bytes(store_txn *t, uint32_t cid, op_id id, store_val *v)
-{
-    uint8_t ikey[KEY_OP_LEN], pkey[KEY_PENDING_LEN];
-    key_op(ikey, cid, id);
-    store_val w;
-    int rc = store_get(t, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey }, &w);
-    if (rc)
-        return rc;
-    if (w.len != 16)
-        return MSGLOG_ECORRUPT;
-    const uint8_t *wp = w.data;
-    key_pending(pkey, cid, (op_id){ key_get_u64(wp), key_get_u64(wp + 8) }, id);
-    return store_get(t, TBL_PENDING, (store_val){ pkey, sizeof pkey }, v);
-}
-
 int msglog_op_bytes(msglog *log, void **out, size_t *out_len, const char *conv,
                     size_t conv_len, msglog_id id)
 {
@@ -44,7 +28,7 @@ int msglog_op_bytes(msglog *log, void **out, size_t *out_len, const char *conv,
         uint64_t hlc;
         rc = oprec_get(t, c.cid, oid, &kind, &hlc, (const uint8_t **)&v.data, &v.len);
         if (rc == MSGLOG_ENOTFOUND)
-            rc = pending_bytes(t, c.cid, oid, &v);
+            rc = pending_get(t, c.cid, oid, &v);
         conv_free(&c);
     }
     void *copy = NULL;

@@ -25,6 +25,22 @@ int pending_has(wctx *w, const conv_state *c, op_id id)
     return store_get(w->txn, TBL_PENDING_IDS, (store_val){ key, sizeof key }, &v) == MSGLOG_OK;
 }
 
+/* A pending op is found through TBL_PENDING_IDS, which names what it waits on. */
+int pending_get(store_txn *t, uint32_t cid, op_id id, store_val *v)
+{
+    uint8_t ikey[KEY_OP_LEN], pkey[KEY_PENDING_LEN];
+    key_op(ikey, cid, id);
+    store_val w;
+    int rc = store_get(t, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey }, &w);
+    if (rc)
+        return rc;
+    if (w.len != 16)
+        return MSGLOG_ECORRUPT;
+    const uint8_t *wp = w.data;
+    key_pending(pkey, cid, (op_id){ key_get_u64(wp), key_get_u64(wp + 8) }, id);
+    return store_get(t, TBL_PENDING, (store_val){ pkey, sizeof pkey }, v);
+}
+
 int pending_add(wctx *w, conv_state *c, op_id wait, op_id id, const uint8_t *enc, size_t len)
 {
     uint8_t pkey[KEY_PENDING_LEN], ikey[KEY_OP_LEN], wval[16];
@@ -32,12 +48,16 @@ int pending_add(wctx *w, conv_state *c, op_id wait, op_id id, const uint8_t *enc
     key_op(ikey, c->cid, id);
     key_put_u64(wval, wait.replica);
     key_put_u64(wval + 8, wait.seq);
-    int rc = store_put(w->txn, TBL_PENDING, (store_val){ pkey, sizeof pkey }, (store_val){ enc, len });
+    int rc = wctx_pending_totals(w);
+    if (!rc)
+        rc = store_put(w->txn, TBL_PENDING, (store_val){ pkey, sizeof pkey }, (store_val){ enc, len });
     if (!rc)
         rc = store_put(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey },
                        (store_val){ wval, sizeof wval });
-    if (!rc)
+    if (!rc) {
         c->pending++;
+        wctx_pending_note(w, 1, (int64_t)len);
+    }
     return rc;
 }
 
@@ -100,6 +120,14 @@ static int take_waiting(wctx *w, conv_state *c, op_id wait, taken **out, size_t 
         return rc;
     }
     c->pending -= count;
+    int64_t bytes = 0;
+    for (size_t i = 0; i < count; i++)
+        bytes += (int64_t)list[i].len;
+    if (count && (rc = wctx_pending_totals(w)) != MSGLOG_OK) {
+        taken_free(list, count);
+        return rc;
+    }
+    wctx_pending_note(w, -(int64_t)count, -bytes);
     *out = list;
     *n = count;
     return MSGLOG_OK;
@@ -198,9 +226,14 @@ int pending_erase_edits(wctx *w, conv_state *c, op_id target)
         if (!rc && enc) {
             uint8_t key[KEY_PENDING_LEN];
             memcpy(key, k.data, sizeof key);
-            rc = store_scrub(w->txn, TBL_PENDING, (store_val){ key, sizeof key });
+            size_t old_len = v.len;
+            rc = wctx_pending_totals(w);
+            if (!rc)
+                rc = store_scrub(w->txn, TBL_PENDING, (store_val){ key, sizeof key });
             if (!rc)
                 rc = store_put(w->txn, TBL_PENDING, (store_val){ key, sizeof key }, (store_val){ enc, len });
+            if (!rc)
+                wctx_pending_note(w, 0, (int64_t)len - (int64_t)old_len);
             free(enc);
             if (!rc)
                 rc = store_cursor_seek(cur, (store_val){ key, sizeof key }, &k, &v);

@@ -9,6 +9,48 @@
 #include "crdt/causal.h"
 #include "crdt/digest.h"
 
+/* The hash of op bytes as they are held (delivered or pending). */
+static int held_hash(wctx *w, const conv_state *c, op_id id, int delivered, digest *h)
+{
+    const uint8_t *enc;
+    size_t len;
+    uint8_t kind;
+    uint64_t hlc;
+    store_val v = { NULL, 0 };
+    int rc = delivered ? oprec_get(w->txn, c->cid, id, &kind, &hlc, &enc, &len)
+                       : pending_get(w->txn, c->cid, id, &v);
+    if (!delivered && !rc) {
+        enc = v.data;
+        len = v.len;
+    }
+    if (rc)
+        return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
+    op held;
+    if (codec_op_decode(&held, enc, len) != CODEC_OK)
+        return MSGLOG_ECORRUPT;
+    if (op_has_body(held.kind) && !held.erased)
+        digest_body_hash(held.body_hash, held.body, held.body_len);
+    *h = digest_op_hash(&held);
+    codec_op_clear(&held);
+    return MSGLOG_OK;
+}
+
+/* Whether a received op with an id already held has the same content: its
+ * hash covers every field (the body by its hash, so an erased copy of the
+ * same op is the same op). */
+static int same_as_held(wctx *w, const conv_state *c, op *o, int delivered, int *same)
+{
+    digest mine, theirs;
+    int rc = held_hash(w, c, o->id, delivered, &theirs);
+    if (rc)
+        return rc;
+    if (op_has_body(o->kind) && !o->erased)
+        digest_body_hash(o->body_hash, o->body, o->body_len);
+    mine = digest_op_hash(o);
+    *same = mine.lo == theirs.lo && mine.hi == theirs.hi;
+    return MSGLOG_OK;
+}
+
 /* A pending edit of a message that is already deleted here is kept without
  * its text: the delete has erased everything else of that message. */
 static int erase_if_target_deleted(wctx *w, conv_state *c, op *o, uint8_t **erased,
@@ -34,24 +76,69 @@ static int erase_if_target_deleted(wctx *w, conv_state *c, op *o, uint8_t **eras
     return MSGLOG_OK;
 }
 
+/* 1 when one more op of `len` bytes would take the pending buffer past its
+ * cap: such an op is dropped, not stored, so a flood of ops whose
+ * dependencies never come cannot fill the store. */
+static int pending_full(wctx *w, size_t len, int *rc)
+{
+    *rc = wctx_pending_totals(w);
+    if (*rc)
+        return 0;
+    return w->pending_ops + 1 > w->log->max_pending_ops ||
+           w->pending_bytes + len > w->log->max_pending_bytes;
+}
+
 static int keep_pending(wctx *w, conv_state *c, op *o, op_id wait, const uint8_t *enc, size_t len)
 {
+    int rc;
+    if (pending_full(w, len, &rc)) {
+        w->dropped++;
+        return MSGLOG_OK;
+    }
+    if (rc)
+        return rc;
     uint8_t *erased = NULL;
-    int rc = erase_if_target_deleted(w, c, o, &erased, &enc, &len);
+    rc = erase_if_target_deleted(w, c, o, &erased, &enc, &len);
     if (!rc)
         rc = pending_add(w, c, wait, o->id, enc, len);
     free(erased);
     return rc;
 }
 
+/* The conversation of a received op. An unknown one is made only when the
+ * op is ready on an empty conversation or can be kept pending: a flood of
+ * ops naming new conversations must not create them past the cap. */
+static int conv_for(wctx *w, op *o, size_t len, conv_state **c)
+{
+    int rc = wctx_conv(w, o->conv, o->conv_len, 0, c);
+    if (rc != MSGLOG_ENOTFOUND)
+        return rc;
+    static const vv empty = { NULL, 0, 0 };
+    op_id wait;
+    rc = MSGLOG_OK;
+    if (!causal_ready(o, &empty, &wait) && pending_full(w, len, &rc)) {
+        w->dropped++;
+        *c = NULL;
+        return MSGLOG_OK;
+    }
+    return rc ? rc : wctx_conv(w, o->conv, o->conv_len, 1, c);
+}
+
 int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len)
 {
     conv_state *c;
-    int rc = wctx_conv(w, o->conv, o->conv_len, 1, &c);
-    if (rc)
+    int rc = conv_for(w, o, len, &c);
+    if (rc || !c)
         return rc;
-    if (o->id.seq <= vv_get(&c->delivered, o->id.replica) || pending_has(w, c, o->id))
-        return MSGLOG_OK;   /* a duplicate */
+    int held = o->id.seq <= vv_get(&c->delivered, o->id.replica);
+    if (held || pending_has(w, c, o->id)) {
+        /* A duplicate, or an equivocation when the content differs. */
+        int same;
+        rc = same_as_held(w, c, o, held, &same);
+        if (!rc && !same)
+            w->equivocal++;
+        return rc;
+    }
     op_id wait;
     if (!causal_ready(o, &c->delivered, &wait))
         return keep_pending(w, c, o, wait, enc, len);
@@ -118,7 +205,20 @@ static int receive_once(msglog *log, incoming *in, size_t n)
         wctx_abort(&w);
         return ml_fail(log, rc, "receiving ops failed: %s", msglog_strerror(rc));
     }
-    return wctx_commit(&w);
+    size_t equivocal = w.equivocal, dropped = w.dropped;
+    rc = wctx_commit(&w);
+    if (rc)
+        return rc;
+    if (equivocal)
+        return ml_fail(log, MSGLOG_EEQUIVOCAL,
+                       "%zu op(s) reuse an id held with different content and were refused; "
+                       "%zu dropped for a full pending buffer; the rest is committed",
+                       equivocal, dropped);
+    if (dropped)
+        return ml_fail(log, MSGLOG_EPENDINGFULL,
+                       "the pending buffer is full: %zu op(s) waiting for dependencies were dropped; "
+                       "the rest is committed", dropped);
+    return MSGLOG_OK;
 }
 
 int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops)

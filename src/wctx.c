@@ -49,9 +49,43 @@ static int conv_state_put(store_txn *t, const conv_state *c)
     return rc;
 }
 
+#define TOTALS_KEY ((store_val){ "pending_totals", 14 })
+
+int wctx_pending_totals(wctx *w)
+{
+    if (w->totals_loaded)
+        return MSGLOG_OK;
+    store_val v;
+    int rc = store_get(w->txn, TBL_META, TOTALS_KEY, &v);
+    if (rc == MSGLOG_OK && v.len == 16) {
+        w->pending_ops = key_get_u64(v.data);
+        w->pending_bytes = key_get_u64((const uint8_t *)v.data + 8);
+    } else if (rc == MSGLOG_OK) {
+        return MSGLOG_ECORRUPT;
+    } else if (rc != MSGLOG_ENOTFOUND) {
+        return rc;
+    }
+    w->totals_loaded = 1;
+    return MSGLOG_OK;
+}
+
+void wctx_pending_note(wctx *w, int64_t ops, int64_t bytes)
+{
+    w->pending_ops += (uint64_t)ops;
+    w->pending_bytes += (uint64_t)bytes;
+}
+
+static int totals_put(wctx *w)
+{
+    uint8_t b[16];
+    key_put_u64(b, w->pending_ops);
+    key_put_u64(b + 8, w->pending_bytes);
+    return store_put(w->txn, TBL_META, TOTALS_KEY, (store_val){ b, sizeof b });
+}
+
 int wctx_commit(wctx *w)
 {
-    int rc = MSGLOG_OK;
+    int rc = w->totals_loaded ? totals_put(w) : MSGLOG_OK;
     for (size_t i = 0; i < w->n_convs && !rc; i++)
         rc = conv_state_put(w->txn, &w->convs[i]->st);
     if (rc) {
