@@ -42,7 +42,7 @@
 #include "support/tmpdir.h"
 #include "support/tstore.h"
 
-#define MAX_REP 5
+#define MAX_REP 8   /* the default run uses up to 5: MSGLOG_MAX_REPLICAS */
 #define MAX_CONV 2
 #define MAX_OPS 320
 #define T0 1700000000000ULL
@@ -1059,15 +1059,23 @@ static int reopen(sched *s, int r)
 /* ------------------------------------------------------------------------ */
 /* One schedule                                                              */
 
+/* Replicas per schedule: 3 to 5 by default, up to 8 in the long mode. */
+static int max_replicas(void)
+{
+    const char *v = getenv("MSGLOG_MAX_REPLICAS");
+    int n = v ? atoi(v) : 5;
+    return n < 3 ? 3 : n > MAX_REP ? MAX_REP : n;
+}
+
 static int run_steps(sched *s)
 {
     rng *g = &s->r;
-    s->n_rep = (int)rng_range(g, 3, MAX_REP);
+    s->n_rep = (int)rng_range(g, 3, max_replicas());
     s->n_conv = (int)rng_range(g, 1, MAX_CONV);
     s->names = (int)rng_below(g, sizeof conv_names / sizeof conv_names[0]);
     /* Users: two replicas of alice, the rest random (so more sharing is
      * possible), in a random order. */
-    int us[MAX_REP] = {0, 0, 1, 2, 0};
+    int us[MAX_REP] = {0, 0, 1, 2};
     for (int i = 3; i < s->n_rep; i++)
         us[i] = (int)rng_below(g, N_USERS);
     rng_shuffle_int(g, us, s->n_rep);
