@@ -181,6 +181,14 @@ int store_put(store_txn *t, int tbl, store_val key, store_val val)
     return map_rc(mdb_put(t->txn, t->s->dbi[tbl], &k, &v, 0));
 }
 
+int store_reserve(store_txn *t, int tbl, store_val key, size_t len, void **out)
+{
+    MDB_val k = to_mdb(key), v = { len, NULL };
+    int rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, MDB_RESERVE);
+    *out = rc ? NULL : v.mv_data;
+    return map_rc(rc);
+}
+
 int store_del(store_txn *t, int tbl, store_val key)
 {
     MDB_val k = to_mdb(key);

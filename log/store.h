@@ -44,6 +44,9 @@ void store_txn_abort(store_txn *t);
  * same transaction or its end. */
 int store_get(store_txn *t, int tbl, store_val key, store_val *val);
 int store_put(store_txn *t, int tbl, store_val key, store_val val);
+/* Reserves `len` bytes for key's value and points *out at them, to be
+ * filled before the next write in t (saves building the value elsewhere). */
+int store_reserve(store_txn *t, int tbl, store_val key, size_t len, void **out);
 /* MSGLOG_ENOTFOUND when absent. */
 int store_del(store_txn *t, int tbl, store_val key);
 

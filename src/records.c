@@ -12,16 +12,15 @@ int oprec_put(store_txn *t, uint32_t cid, const op *o, const uint8_t *enc, size_
 {
     uint8_t key[KEY_OP_LEN];
     key_op(key, cid, o->id);
-    uint8_t *rec = malloc(OPREC_HEAD + len);
-    if (!rec)
-        return MSGLOG_ENOMEM;
+    void *space;
+    int rc = store_reserve(t, TBL_OPS, (store_val){ key, sizeof key }, OPREC_HEAD + len, &space);
+    if (rc)
+        return rc;
+    uint8_t *rec = space;
     rec[0] = o->kind;
     key_put_u64(rec + 1, o->hlc);
     memcpy(rec + OPREC_HEAD, enc, len);
-    int rc = store_put(t, TBL_OPS, (store_val){ key, sizeof key },
-                       (store_val){ rec, OPREC_HEAD + len });
-    free(rec);
-    return rc;
+    return MSGLOG_OK;
 }
 
 int oprec_scrub(store_txn *t, uint32_t cid, op_id id)
