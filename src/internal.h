@@ -75,6 +75,10 @@ int wctx_pending_totals(wctx *w);
 /* Adjusts them (signed deltas). */
 void wctx_pending_note(wctx *w, int64_t ops, int64_t bytes);
 
+/* Calls fn for every conversation name in bytewise order, stopping at the
+ * first non-zero return (which it returns). Names borrow from t. */
+int conv_foreach(store_txn *t, int (*fn)(void *ctx, const uint8_t *name, size_t len), void *ctx);
+
 /* Looks up conversation `name` in any transaction: its cid and state. */
 int conv_lookup(store_txn *t, const uint8_t *name, size_t len, conv_state *out);
 

@@ -49,21 +49,21 @@ static int request_add(codec_sync_request *req, store_txn *t, const uint8_t *nam
     return MSGLOG_OK;
 }
 
+typedef struct request_ctx {
+    codec_sync_request *req;
+    store_txn *t;
+} request_ctx;
+
+static int request_add_one(void *ctx, const uint8_t *name, size_t len)
+{
+    request_ctx *r = ctx;
+    return request_add(r->req, r->t, name, len);
+}
+
 static int request_add_all(codec_sync_request *req, store_txn *t)
 {
-    store_cursor *cur;
-    store_val k, v;
-    int rc = store_cursor_open(t, TBL_CONVS, &cur);
-    if (rc)
-        return rc;
-    rc = store_cursor_first(cur, &k, &v);
-    while (rc == MSGLOG_OK) {
-        rc = request_add(req, t, k.data, k.len);
-        if (!rc)
-            rc = store_cursor_next(cur, &k, &v);
-    }
-    store_cursor_close(cur);
-    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+    request_ctx r = { req, t };
+    return conv_foreach(t, request_add_one, &r);
 }
 
 int msglog_sync_request(msglog *log, void **out, size_t *out_len, const char *conv,
@@ -166,26 +166,27 @@ static int conv_name_cmp(const void *a, const void *b)
     return c ? c : (x->conv_len > y->conv_len) - (x->conv_len < y->conv_len);
 }
 
+typedef struct answer_ctx {
+    store_txn *t;
+    const codec_sync_request *req;   /* convs sorted by name */
+    oplist *l;
+} answer_ctx;
+
+static int answer_one(void *ctx, const uint8_t *name, size_t len)
+{
+    answer_ctx *a = ctx;
+    codec_vv_conv probe = { name, len, NULL, 0 };
+    const codec_vv_conv *theirs = a->req->n_convs ?
+        bsearch(&probe, a->req->convs, a->req->n_convs, sizeof *a->req->convs, conv_name_cmp) : NULL;
+    return append_missing(a->t, name, len, theirs, a->l);
+}
+
 static int append_all(store_txn *t, codec_sync_request *req, oplist *l)
 {
     if (req->n_convs)
         qsort(req->convs, req->n_convs, sizeof *req->convs, conv_name_cmp);
-    store_cursor *cur;
-    store_val k, v;
-    int rc = store_cursor_open(t, TBL_CONVS, &cur);
-    if (rc)
-        return rc;
-    rc = store_cursor_first(cur, &k, &v);
-    while (rc == MSGLOG_OK) {
-        codec_vv_conv probe = { k.data, k.len, NULL, 0 };
-        const codec_vv_conv *theirs = req->n_convs ?
-            bsearch(&probe, req->convs, req->n_convs, sizeof *req->convs, conv_name_cmp) : NULL;
-        rc = append_missing(t, k.data, k.len, theirs, l);
-        if (!rc)
-            rc = store_cursor_next(cur, &k, &v);
-    }
-    store_cursor_close(cur);
-    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+    answer_ctx a = { t, req, l };
+    return conv_foreach(t, answer_one, &a);
 }
 
 int msglog_sync_response(msglog *log, void **out, size_t *out_len, const void *request,

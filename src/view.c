@@ -371,26 +371,15 @@ static void emit_names(flat *f, const name_list *l)
     }
 }
 
-static int list_names(store_txn *t, name_list *l)
+static int add_name(void *ctx, const uint8_t *name, size_t len)
 {
-    store_cursor *cur;
-    store_val k, v;
-    int rc = store_cursor_open(t, TBL_CONVS, &cur);
-    if (rc)
-        return rc;
-    rc = store_cursor_first(cur, &k, &v);
-    while (rc == MSGLOG_OK) {
-        store_val *e = realloc(l->e, (l->n + 1) * sizeof *e);
-        if (!e) {
-            rc = MSGLOG_ENOMEM;
-            break;
-        }
-        l->e = e;
-        l->e[l->n++] = k;
-        rc = store_cursor_next(cur, &k, &v);
-    }
-    store_cursor_close(cur);
-    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+    name_list *l = ctx;
+    store_val *e = realloc(l->e, (l->n + 1) * sizeof *e);
+    if (!e)
+        return MSGLOG_ENOMEM;
+    l->e = e;
+    l->e[l->n++] = (store_val){ name, len };
+    return MSGLOG_OK;
 }
 
 int msglog_conversations(msglog *log, msglog_str **out, size_t *n_out)
@@ -404,7 +393,7 @@ int msglog_conversations(msglog *log, msglog_str **out, size_t *n_out)
     if (rc)
         return ml_fail(log, rc, "cannot begin a read transaction");
     name_list l = { NULL, 0 };
-    rc = list_names(t, &l);
+    rc = conv_foreach(t, add_name, &l);
     flat f = { NULL, 0 };
     if (!rc) {
         emit_names(&f, &l);

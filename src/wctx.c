@@ -98,6 +98,23 @@ int wctx_commit(wctx *w)
     return rc ? ml_fail(w->log, rc, "commit failed: %s", msglog_strerror(rc)) : MSGLOG_OK;
 }
 
+int conv_foreach(store_txn *t, int (*fn)(void *ctx, const uint8_t *name, size_t len), void *ctx)
+{
+    store_cursor *cur;
+    store_val k, v;
+    int rc = store_cursor_open(t, TBL_CONVS, &cur);
+    if (rc)
+        return rc;
+    rc = store_cursor_first(cur, &k, &v);
+    while (rc == MSGLOG_OK) {
+        rc = fn(ctx, k.data, k.len);
+        if (!rc)
+            rc = store_cursor_next(cur, &k, &v);
+    }
+    store_cursor_close(cur);
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+}
+
 int conv_lookup(store_txn *t, const uint8_t *name, size_t len, conv_state *out)
 {
     store_val cidv, sv;
