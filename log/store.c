@@ -89,8 +89,8 @@ int store_open(store **out, const char *path, size_t map_size)
         rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600);
     if (rc == 0) {
         int dead;
-        mdb_reader_check(s->env, &dead);   /* reclaim slots of dead processes */
-        rc = open_tables(s);
+        rc = mdb_reader_check(s->env, &dead);   /* reclaim slots of dead processes */
+        rc = rc ? map_rc(rc) : open_tables(s);
         if (rc)
             goto fail_mapped;
         *out = s;

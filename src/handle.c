@@ -126,9 +126,11 @@ static int check_identity(msglog *log)
         if (!rc)
             rc = store_put(t, TBL_META, (store_val){ "user", 4 },
                            (store_val){ log->user, log->user_len });
-        if (!rc)
-            return store_txn_commit(t) ? ml_fail(log, MSGLOG_EIO, "cannot create the store")
-                                       : MSGLOG_OK;
+        if (!rc) {
+            rc = store_txn_commit(t);
+            return rc ? ml_fail(log, rc, "cannot create the store: %s", msglog_strerror(rc))
+                      : MSGLOG_OK;
+        }
         store_txn_abort(t);
         return ml_fail(log, rc, "cannot create the store");
     }
