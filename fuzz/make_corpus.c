@@ -1,0 +1,548 @@
+/*
+ * Writes the seed corpora of the three fuzz targets from real encodings:
+ *
+ *   make_corpus OUTDIR     -> OUTDIR/fuzz_op_decode/, fuzz_sync_decode/,
+ *                             fuzz_receive/ (existing files are replaced)
+ *
+ * It builds the seed scenario (fuzz/scenario.c) in a temporary directory and
+ * takes from its four stores: every op of every kind as stored (deleted texts
+ * erased), sync requests (all conversations, one conversation, an unknown
+ * one) and the responses between every pair of replicas; then forged ops
+ * (decoded, altered, re-encoded: an id reused with other content, edit,
+ * delete and unreact by a non-author, targets that are not messages) and
+ * hand-written hostile frames (huge declared sizes, unknown versions and
+ * kinds, non-canonical forms, deep nesting, bad UTF-8, truncation).
+ *
+ * fuzz_receive seeds carry its selector byte first (see fuzz_receive.c):
+ * 0 one op, 1 a batch of [u16 BE length][op], 2 a sync response,
+ * 3 a sync request. Deterministic: the same tree gives the same files.
+ */
+#define _XOPEN_SOURCE 700
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "codec/op_codec.h"
+#include "fuzz/scenario.h"
+#include "msglog.h"
+
+static _Noreturn void die(const char *what)
+{
+    fprintf(stderr, "make_corpus: %s\n", what);
+    exit(1);
+}
+
+static _Noreturn void die_rc(const char *what, int rc)
+{
+    fprintf(stderr, "make_corpus: %s: %s\n", what, msglog_strerror(rc));
+    exit(1);
+}
+
+/* ---- byte strings -------------------------------------------------------- */
+
+typedef struct bytes {
+    uint8_t *p;
+    size_t n;
+} bytes;
+
+static bytes dup_bytes(const void *p, size_t n)
+{
+    bytes b = { malloc(n ? n : 1), n };
+    if (!b.p)
+        die("out of memory");
+    memcpy(b.p, p, n);
+    return b;
+}
+
+static void append(bytes *b, const void *p, size_t n)
+{
+    uint8_t *q = realloc(b->p, b->n + n ? b->n + n : 1);
+    if (!q)
+        die("out of memory");
+    memcpy(q + b->n, p, n);
+    b->p = q;
+    b->n += n;
+}
+
+/* ---- output -------------------------------------------------------------- */
+
+static char outdir[4096];
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    remove(path);
+    return 0;
+}
+
+static void rm_tree(const char *path)
+{
+    nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void emit(const char *target, const char *name, const void *p, size_t n)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s/%s", outdir, target, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || (n && fwrite(p, 1, n, f) != n) || fclose(f))
+        die(path);
+}
+
+/* A fuzz_receive seed: selector byte, then the argument. */
+static void emit_receive(const char *name, int mode, const void *p, size_t n)
+{
+    bytes b = dup_bytes((uint8_t[]){ (uint8_t)mode }, 1);
+    append(&b, p, n);
+    emit("fuzz_receive", name, b.p, b.n);
+    free(b.p);
+}
+
+/* ---- ops of the scenario ------------------------------------------------- */
+
+#define MAX_OPS 256
+
+typedef struct sop {
+    int store;            /* the replica that created it */
+    char conv[64];
+    msglog_id id;
+    bytes enc;
+} sop;
+
+static sop ops[MAX_OPS];
+static size_t n_ops;
+
+static const char *kind_name(const bytes *enc)
+{
+    static const char *const names[] = { "?", "send", "edit", "delete", "react", "unreact", "read" };
+    int k = enc->n > 2 ? enc->p[2] : 0;
+    return k >= 1 && k <= 6 ? names[k] : "?";
+}
+
+/* Every op each store created itself, in every conversation it holds. */
+static void collect(msglog *st[SCEN_N])
+{
+    for (int i = 0; i < SCEN_N; i++) {
+        msglog_str *convs;
+        size_t n;
+        int rc = msglog_conversations(st[i], &convs, &n);
+        if (rc)
+            die_rc("msglog_conversations", rc);
+        for (size_t c = 0; c < n; c++) {
+            msglog_conv_info *ci;
+            if ((rc = msglog_conv_info_get(st[i], &ci, convs[c].data, convs[c].len)))
+                die_rc("msglog_conv_info_get", rc);
+            uint64_t own = 0;
+            for (size_t j = 0; j < ci->n_vv; j++)
+                if (ci->vv[j].replica == scen_replica[i])
+                    own = ci->vv[j].seq;
+            msglog_free(ci);
+            for (uint64_t s = 1; s <= own; s++) {
+                if (n_ops == MAX_OPS)
+                    die("too many ops");
+                sop *o = &ops[n_ops++];
+                o->store = i;
+                snprintf(o->conv, sizeof o->conv, "%s", convs[c].data);
+                o->id = (msglog_id){ scen_replica[i], s };
+                void *p;
+                size_t len;
+                if ((rc = msglog_op_bytes(st[i], &p, &len, convs[c].data, convs[c].len, o->id)))
+                    die_rc("msglog_op_bytes", rc);
+                o->enc = dup_bytes(p, len);
+                msglog_free(p);
+            }
+        }
+        msglog_free(convs);
+    }
+}
+
+static const sop *find(const char *conv, uint64_t r, uint64_t s)
+{
+    for (size_t i = 0; i < n_ops; i++)
+        if (!strcmp(ops[i].conv, conv) && ops[i].id.replica == r && ops[i].id.seq == s)
+            return &ops[i];
+    die("an op of the scenario is missing");
+    return NULL;
+}
+
+/* ---- forged ops: real ones decoded, altered, re-encoded ------------------- */
+
+static uint64_t mallory_replica = 9;   /* the forger: a new replica per forgery */
+
+static bytes forge(const sop *base, void (*alter)(op *))
+{
+    op o;
+    int rc = codec_op_decode(&o, base->enc.p, base->enc.n);
+    if (rc)
+        die_rc("decoding a scenario op", rc);
+    op_id *deps = o.deps, *refs = o.refs;   /* alter() may point elsewhere */
+    mallory_replica++;
+    alter(&o);
+    uint8_t *p;
+    size_t n;
+    if ((rc = codec_op_encode(&p, &n, &o, 0)))
+        die_rc("encoding a forged op", rc);
+    o.deps = deps;
+    o.refs = refs;
+    codec_op_clear(&o);
+    bytes b = dup_bytes(p, n);
+    free(p);
+    return b;
+}
+
+static const uint8_t mallory[] = "mallory";
+static op_id one_ref[1] = { { 1, 3 } };
+
+/* (1,1) "hello" again, with another text: an id reused. */
+static void alt_equivocate(op *o) { o->body = (const uint8_t *)"HELLO"; o->body_len = 5; }
+/* "mallory", seq 1 of a replica of its own (10, 11, ...), no deps. */
+static void as_mallory(op *o)
+{
+    o->id = (op_id){ mallory_replica, 1 };
+    o->user = mallory;
+    o->user_len = sizeof mallory - 1;
+    o->n_deps = 0;
+}
+static void alt_foreign_edit(op *o) { as_mallory(o); o->target = (op_id){ 1, 1 }; }
+static void alt_foreign_delete(op *o) { as_mallory(o); o->target = (op_id){ 1, 1 }; }
+/* Unreact naming alice's react (1,3) on (1,1). */
+static void alt_foreign_unreact(op *o)
+{
+    as_mallory(o);
+    o->target = (op_id){ 1, 1 };
+    o->refs = one_ref;
+    o->n_refs = 1;
+}
+static void alt_not_a_message(op *o) { as_mallory(o); o->target = (op_id){ 1, 4 }; }
+static void alt_missing_target(op *o) { as_mallory(o); o->target = (op_id){ 77, 77 }; }
+static void alt_max_hlc(op *o) { as_mallory(o); o->hlc = UINT64_MAX; }
+static void alt_other_conv(op *o)
+{
+    as_mallory(o);
+    o->conv = (const uint8_t *)"random";
+    o->conv_len = 6;
+}
+/* Depends on an op that never comes. */
+static void alt_never_ready(op *o)
+{
+    static op_id dep[1] = { { 8, 1000000 } };
+    as_mallory(o);
+    o->id.seq = 2;
+    o->deps = dep;
+    o->n_deps = 1;
+}
+
+typedef struct forged {
+    const char *name;
+    const char *conv;
+    uint64_t r, s;
+    void (*alter)(op *);
+} forged;
+
+static const forged forgeries[] = {
+    { "forged-equivocation-send", "general", 1, 1, alt_equivocate },
+    { "forged-edit-by-non-author", "general", 2, 2, alt_foreign_edit },
+    { "forged-delete-by-non-author", "general", 2, 8, alt_foreign_delete },
+    { "forged-unreact-of-others", "general", 2, 4, alt_foreign_unreact },
+    { "forged-react-target-not-a-message", "general", 2, 3, alt_not_a_message },
+    { "forged-edit-missing-target", "general", 2, 2, alt_missing_target },
+    { "forged-send-max-hlc", "general", 2, 1, alt_max_hlc },
+    { "forged-read-other-conversation", "general", 2, 9, alt_other_conv },
+    { "forged-send-never-ready", "general", 2, 1, alt_never_ready },
+};
+#define N_FORGED (sizeof forgeries / sizeof *forgeries)
+
+/* ---- hostile frames ------------------------------------------------------ */
+
+typedef struct raw {
+    const char *name;
+    const char *p;   /* bytes, as a C string literal */
+    size_t n;
+} raw;
+
+#define RAW(name, lit) { name, lit, sizeof lit - 1 }
+
+static const raw hostile_ops[] = {
+    RAW("hostile-empty", ""),
+    RAW("hostile-array32-4g", "\xdd\xff\xff\xff\xff"),
+    RAW("hostile-array16-64k", "\xdc\xff\xff"),
+    RAW("hostile-version-2-truncated", "\x99\x02\x01"),
+    RAW("hostile-map32-4g", "\xdf\xff\xff\xff\xff"),
+    RAW("hostile-bin32-4g", "\xc6\xff\xff\xff\xff"),
+    RAW("hostile-reserved-c1", "\xc1"),
+    RAW("hostile-version-2", "\x99\x02\x01\xc0\xc0\xc0\xc0\xc0\xc0\xc0"),
+    RAW("hostile-version-huge", "\x99\xcf\xff\xff\xff\xff\xff\xff\xff\xff\x01"),
+    RAW("hostile-kind-7", "\x92\x01\x07"),
+    RAW("hostile-kind-0", "\x99\x01\x00\xc0\xc0\xc0\xc0\xc0\xc0\xc0"),
+    RAW("hostile-send-wrong-length", "\x9a\x01\x01\xa1g\x01\x01\x00\xa1u\x90\xa0\xc0"),
+    RAW("hostile-send-noncanonical-seq", "\x99\x01\x01\xa1g\x01\xcc\x05\x00\xa1u\x90\xa0"),
+    RAW("hostile-send-zero-replica", "\x99\x01\x01\xa1g\x00\x01\x00\xa1u\x90\xa0"),
+    RAW("hostile-send-bad-utf8-conv", "\x99\x01\x01\xa2\xc3\x28\x01\x01\x00\xa1u\x90\xa0"),
+    RAW("hostile-send-deps-odd", "\x99\x01\x01\xa1g\x01\x02\x00\xa1u\x91\x01\xa0"),
+    RAW("hostile-send-deps-nested", "\x99\x01\x01\xa1g\x01\x02\x00\xa1u"
+                                    "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x90\xa0"),
+    RAW("hostile-send-deps-claim-4g", "\x99\x01\x01\xa1g\x01\x02\x00\xa1u\xdd\xff\xff\xff\xff\xa0"),
+    RAW("hostile-send-erased-15", "\x99\x01\x01\xa1g\x01\x01\x00\xa1u\x90"
+                                  "\xc4\x0f" "0123456789abcde"),
+    RAW("hostile-send-body-truncated", "\x99\x01\x01\xa1g\x01\x01\x00\xa1u\x90\xd9\xff" "abc"),
+    RAW("hostile-send-trailing", "\x99\x01\x01\xa1g\x01\x01\x00\xa1u\x90\xa0\x00"),
+    RAW("hostile-send-negative-hlc", "\x99\x01\x01\xa1g\x01\x01\xff\xa1u\x90\xa0"),
+    RAW("hostile-edit-zero-target", "\x9c\x01\x02\xa1g\x01\x02\x00\xa1u\x90\x00\x01\xa0\x90"),
+    RAW("hostile-react-empty-key", "\x9b\x01\x04\xa1g\x01\x02\x00\xa1u\x90\x01\x01\xa0"),
+};
+#define N_HOSTILE_OPS (sizeof hostile_ops / sizeof *hostile_ops)
+
+static const raw *hostile_op(const char *name)
+{
+    for (size_t i = 0; i < N_HOSTILE_OPS; i++)
+        if (!strcmp(hostile_ops[i].name, name))
+            return &hostile_ops[i];
+    die(name);
+}
+
+static const raw hostile_sync[] = {
+    RAW("hostile-response-array32-4g", "\x93\x01\x02\xdd\xff\xff\xff\xff"),
+    RAW("hostile-response-bin32-4g", "\x93\x01\x02\x91\xc6\xff\xff\xff\xff"),
+    RAW("hostile-response-str-entry", "\x93\x01\x02\x91\xa1\x41"),
+    RAW("hostile-response-wrong-length", "\x94\x01\x02\x90\x90"),
+    RAW("hostile-response-nested", "\x93\x01\x02\x91\x91\x91\x91\x91\x91\x91\x91\x91\x90"),
+    RAW("hostile-request-array32-4g", "\x94\x01\x01\xc3\xdd\xff\xff\xff\xff"),
+    RAW("hostile-request-vv-4g", "\x94\x01\x01\xc2\x91\x92\xa1g\xdd\xff\xff\xff\xff"),
+    RAW("hostile-request-version-2", "\x94\x02\x01\xc3\x90"),
+    RAW("hostile-request-type-3", "\x94\x01\x03\xc3\x90"),
+    RAW("hostile-request-nil-bool", "\x94\x01\x01\xc0\x90"),
+    RAW("hostile-request-odd-vv", "\x94\x01\x01\xc2\x91\x92\xa1g\x91\x01"),
+    RAW("hostile-request-zero-in-vv", "\x94\x01\x01\xc2\x91\x92\xa1g\x92\x00\x01"),
+    RAW("hostile-request-empty-conv", "\x94\x01\x01\xc2\x91\x92\xa0\x90"),
+    RAW("hostile-request-truncated", "\x94\x01\x01\xc2\x91\x92\xa7gene"),
+};
+#define N_HOSTILE_SYNC (sizeof hostile_sync / sizeof *hostile_sync)
+
+/* ---- batches --------------------------------------------------------------- */
+
+static void batch_add(bytes *b, const bytes *op)
+{
+    uint8_t head[2] = { (uint8_t)(op->n >> 8), (uint8_t)op->n };
+    append(b, head, 2);
+    append(b, op->p, op->n);
+}
+
+static uint32_t rng = 12345;
+
+static uint32_t next_rand(void)
+{
+    rng = rng * 1103515245u + 12345u;
+    return rng >> 16;
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: make_corpus OUTDIR\n");
+        return 2;
+    }
+    snprintf(outdir, sizeof outdir, "%s", argv[1]);
+    const char *targets[] = { "fuzz_op_decode", "fuzz_sync_decode", "fuzz_receive" };
+    mkdir(outdir, 0755);
+    for (int t = 0; t < 3; t++) {
+        char dir[8192];
+        snprintf(dir, sizeof dir, "%s/%s", outdir, targets[t]);
+        rm_tree(dir);
+        if (mkdir(dir, 0755))
+            die(dir);
+    }
+
+    const char *tmpbase = getenv("TMPDIR");
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s/msglog-corpus-XXXXXX",
+             access("/dev/shm", W_OK) == 0 ? "/dev/shm" : tmpbase ? tmpbase : "/tmp");
+    if (!mkdtemp(tmp))
+        die("mkdtemp");
+    if (scen_build(tmp))
+        die("the seed scenario failed");
+
+    msglog *st[SCEN_N];
+    int rc;
+    for (int i = 0; i < SCEN_N; i++)
+        if ((rc = scen_open(&st[i], tmp, i, NULL)))
+            die_rc("scen_open", rc);
+    collect(st);
+
+    char name[256];
+    /* Ops: the op decoder and receive (other replicas' ops are news to a). */
+    for (size_t i = 0; i < n_ops; i++) {
+        const sop *o = &ops[i];
+        snprintf(name, sizeof name, "op-%s-%s-%llu-%llu-%s", scen_name[o->store], o->conv,
+                 (unsigned long long)o->id.replica, (unsigned long long)o->id.seq,
+                 kind_name(&o->enc));
+        emit("fuzz_op_decode", name, o->enc.p, o->enc.n);
+        if (o->store != 0)
+            emit_receive(name, 0, o->enc.p, o->enc.n);
+    }
+    for (size_t i = 0; i < N_FORGED; i++) {
+        const forged *f = &forgeries[i];
+        bytes b = forge(find(f->conv, f->r, f->s), f->alter);
+        emit("fuzz_op_decode", f->name, b.p, b.n);
+        emit_receive(f->name, 0, b.p, b.n);
+        free(b.p);
+    }
+    for (size_t i = 0; i < N_HOSTILE_OPS; i++) {
+        const raw *h = &hostile_ops[i];
+        emit("fuzz_op_decode", h->name, h->p, h->n);
+        if (i % 2 == 0)
+            emit_receive(h->name, 0, h->p, h->n);
+    }
+    {
+        /* deps over the 4096-pair limit: CODEC_ELIMIT. */
+        bytes b = dup_bytes("\x99\x01\x01\xa1g\x01\x02\x00\xa1u\xdd\x00\x00\x20\x02", 15);
+        for (int i = 0; i < 8194; i++)
+            append(&b, "\x01", 1);
+        append(&b, "\xa0", 1);
+        emit("fuzz_op_decode", "hostile-send-deps-over-limit", b.p, b.n);
+        free(b.p);
+    }
+
+    /* Sync requests from every store: all conversations, each known one,
+     * an unknown one. */
+    for (int i = 0; i < SCEN_N; i++) {
+        const char *convs[] = { NULL, "general", "dm", "nowhere" };
+        for (int c = 0; c < 4; c++) {
+            if (c == 2 && i != 1)
+                continue;
+            void *p;
+            size_t n;
+            if ((rc = msglog_sync_request(st[i], &p, &n, convs[c], convs[c] ? strlen(convs[c]) : 0)))
+                die_rc("msglog_sync_request", rc);
+            snprintf(name, sizeof name, "request-%s-%s", scen_name[i], convs[c] ? convs[c] : "all");
+            emit("fuzz_sync_decode", name, p, n);
+            emit_receive(name, 3, p, n);
+            msglog_free(p);
+        }
+    }
+    /* Responses between every pair: what y lacks of x. */
+    for (int x = 0; x < SCEN_N; x++) {
+        for (int y = 0; y < SCEN_N; y++) {
+            if (x == y)
+                continue;
+            void *req, *p;
+            size_t req_n, n;
+            if ((rc = msglog_sync_request(st[y], &req, &req_n, NULL, 0)) ||
+                (rc = msglog_sync_response(st[x], &p, &n, req, req_n)))
+                die_rc("sync", rc);
+            snprintf(name, sizeof name, "response-%s-to-%s", scen_name[x], scen_name[y]);
+            emit("fuzz_sync_decode", name, p, n);
+            if (y == 0 || x == 0)
+                emit_receive(name, 2, p, n);
+            msglog_free(req);
+            msglog_free(p);
+        }
+    }
+    {
+        /* A response holding forged ops and one corrupt op. */
+        codec_bytes e[3];
+        bytes f1 = forge(find("general", 2, 2), alt_foreign_edit);
+        bytes f2 = forge(find("general", 1, 1), alt_equivocate);
+        e[0] = (codec_bytes){ f1.p, f1.n };
+        e[1] = (codec_bytes){ f2.p, f2.n };
+        const raw *v2 = hostile_op("hostile-version-2");
+        e[2] = (codec_bytes){ (const uint8_t *)v2->p, v2->n };
+        uint8_t *p;
+        size_t n;
+        if ((rc = codec_sync_response_encode(&p, &n, e, 2)))
+            die_rc("codec_sync_response_encode", rc);
+        emit("fuzz_sync_decode", "response-forged", p, n);
+        emit_receive("response-forged", 2, p, n);
+        free(p);
+        if ((rc = codec_sync_response_encode(&p, &n, e, 3)))
+            die_rc("codec_sync_response_encode", rc);
+        emit("fuzz_sync_decode", "response-forged-and-corrupt", p, n);
+        emit_receive("response-forged-and-corrupt", 2, p, n);
+        free(p);
+        if ((rc = codec_sync_response_encode(&p, &n, NULL, 0)))
+            die_rc("codec_sync_response_encode", rc);
+        emit("fuzz_sync_decode", "response-empty", p, n);
+        emit_receive("response-empty", 2, p, n);
+        free(p);
+        free(f1.p);
+        free(f2.p);
+    }
+    for (size_t i = 0; i < N_HOSTILE_SYNC; i++) {
+        const raw *h = &hostile_sync[i];
+        emit("fuzz_sync_decode", h->name, h->p, h->n);
+        emit_receive(h->name, strncmp(h->name, "hostile-request", 15) ? 2 : 3, h->p, h->n);
+    }
+
+    /* Batches for receive: each replica's ops of a conversation, in order,
+     * reversed, and shuffled; then b's general ops with a corrupt op among
+     * them (refused whole), and b's with the forgeries. */
+    for (int i = 1; i < SCEN_N; i++) {
+        const char *convs[] = { "general", "dm", "c-only" };
+        for (int c = 0; c < 3; c++) {
+            size_t idx[MAX_OPS], k = 0;
+            for (size_t j = 0; j < n_ops; j++)
+                if (ops[j].store == i && !strcmp(ops[j].conv, convs[c]))
+                    idx[k++] = j;
+            if (k == 0)
+                continue;
+            for (int order = 0; order < 3; order++) {
+                if (order == 1)
+                    for (size_t j = 0; j < k / 2; j++) {
+                        size_t t = idx[j];
+                        idx[j] = idx[k - 1 - j];
+                        idx[k - 1 - j] = t;
+                    }
+                if (order == 2)
+                    for (size_t j = k; j > 1; j--) {
+                        size_t r = next_rand() % j, t = idx[j - 1];
+                        idx[j - 1] = idx[r];
+                        idx[r] = t;
+                    }
+                bytes b = { NULL, 0 };
+                for (size_t j = 0; j < k; j++)
+                    batch_add(&b, &ops[idx[j]].enc);
+                static const char *const orders[] = { "in-order", "reversed", "shuffled" };
+                snprintf(name, sizeof name, "batch-%s-%s-%s", scen_name[i], convs[c], orders[order]);
+                emit_receive(name, 1, b.p, b.n);
+                free(b.p);
+            }
+        }
+    }
+    {
+        bytes b = { NULL, 0 }, bad = dup_bytes(hostile_op("hostile-send-noncanonical-seq")->p,
+                                            hostile_op("hostile-send-noncanonical-seq")->n);
+        for (uint64_t s = 6; s <= 8; s++)
+            batch_add(&b, &find("general", 2, s)->enc);
+        batch_add(&b, &bad);
+        emit_receive("batch-b-general-with-corrupt", 1, b.p, b.n);
+        free(b.p);
+        free(bad.p);
+        b = (bytes){ NULL, 0 };
+        for (uint64_t s = 6; s <= 8; s++)
+            batch_add(&b, &find("general", 2, s)->enc);
+        for (size_t i = 0; i < N_FORGED; i++) {
+            bytes f = forge(find(forgeries[i].conv, forgeries[i].r, forgeries[i].s),
+                            forgeries[i].alter);
+            batch_add(&b, &f);
+            free(f.p);
+        }
+        emit_receive("batch-b-general-with-forgeries", 1, b.p, b.n);
+        free(b.p);
+    }
+
+    for (int i = 0; i < SCEN_N; i++)
+        msglog_close(st[i]);
+    for (size_t i = 0; i < n_ops; i++)
+        free(ops[i].enc.p);
+    rm_tree(tmp);
+    return 0;
+}
