@@ -240,6 +240,66 @@ static void alt_never_ready(op *o)
     o->n_deps = 1;
 }
 
+/* Alice (the author of (1,1)) from devices of her own, for the pending
+ * buffer: an edit of (1,1) that waits for an op that never comes, then a
+ * delete of (1,1) that is ready - the delete must erase the pending edit. */
+static const uint8_t alice[] = "alice";
+static void as_alice(op *o)
+{
+    as_mallory(o);
+    o->user = alice;
+    o->user_len = sizeof alice - 1;
+}
+static void alt_alice_pending_edit(op *o)
+{
+    static op_id dep[1] = { { 21, 5 } };
+    static const uint8_t text[] = "an edit that waits";
+    as_alice(o);
+    o->target = (op_id){ 1, 1 };
+    o->deps = dep;
+    o->n_deps = 1;
+    o->n_refs = 0;
+    o->body = text;
+    o->body_len = sizeof text - 1;
+}
+/* hlc = (ms << 16) | counter (crdt/hlc.h): a day after the scenario. */
+#define LATER_HLC ((SCEN_T0 + 86400000) << 16)
+static void alt_alice_delete(op *o)
+{
+    as_alice(o);
+    o->target = (op_id){ 1, 1 };
+    o->hlc = LATER_HLC;
+}
+/* Waits on two missing sends, (40,1) and (41,1): woken by the first, it
+ * must be parked again under the second. */
+static void alt_two_missing(op *o)
+{
+    static op_id dep[2] = { { 40, 1 }, { 41, 1 } };
+    as_mallory(o);
+    o->target = (op_id){ 1, 2 };
+    o->deps = dep;
+    o->n_deps = 2;
+}
+static void alt_send_40(op *o)
+{
+    as_mallory(o);
+    o->id = (op_id){ 40, 1 };
+    o->hlc = LATER_HLC;
+}
+static void alt_send_41(op *o)
+{
+    as_mallory(o);
+    o->id = (op_id){ 41, 1 };
+    o->hlc = LATER_HLC + 1;
+}
+/* A react on b's (2,6), later than b's delete of it. */
+static void alt_react_on_deleted(op *o)
+{
+    as_mallory(o);
+    o->target = (op_id){ 2, 6 };
+    o->hlc = LATER_HLC;
+}
+
 typedef struct forged {
     const char *name;
     const char *conv;
@@ -292,6 +352,8 @@ static const raw hostile_ops[] = {
     RAW("hostile-send-deps-claim-4g", "\x99\x01\x01\xa1g\x01\x02\x00\xa1u\xdd\xff\xff\xff\xff\xa0"),
     RAW("hostile-send-erased-15", "\x99\x01\x01\xa1g\x01\x01\x00\xa1u\x90"
                                   "\xc4\x0f" "0123456789abcde"),
+    RAW("hostile-send-erased-bin16", "\x99\x01\x01\xa1g\x01\x01\x00\xa1u\x90"
+                                     "\xc5\x00\x10" "0123456789abcdef"),
     RAW("hostile-send-body-truncated", "\x99\x01\x01\xa1g\x01\x01\x00\xa1u\x90\xd9\xff" "abc"),
     RAW("hostile-send-trailing", "\x99\x01\x01\xa1g\x01\x01\x00\xa1u\x90\xa0\x00"),
     RAW("hostile-send-negative-hlc", "\x99\x01\x01\xa1g\x01\x01\xff\xa1u\x90\xa0"),
@@ -399,12 +461,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < N_HOSTILE_OPS; i++) {
         const raw *h = &hostile_ops[i];
         emit("fuzz_op_decode", h->name, h->p, h->n);
-        if (i % 2 == 0)
-            emit_receive(h->name, 0, h->p, h->n);
+        emit_receive(h->name, 0, h->p, h->n);
     }
     {
         /* deps over the 4096-pair limit: CODEC_ELIMIT. */
-        bytes b = dup_bytes("\x99\x01\x01\xa1g\x01\x02\x00\xa1u\xdd\x00\x00\x20\x02", 15);
+        bytes b = dup_bytes("\x99\x01\x01\xa1g\x01\x02\x00\xa1u\xdc\x20\x02", 13);
         for (int i = 0; i < 8194; i++)
             append(&b, "\x01", 1);
         append(&b, "\xa0", 1);
@@ -537,6 +598,47 @@ int main(int argc, char **argv)
         }
         emit_receive("batch-b-general-with-forgeries", 1, b.p, b.n);
         free(b.p);
+    }
+    {
+        /* The pending buffer: an edit erased while it waits, an op parked
+         * again under its next missing dependency, a react on a deleted
+         * message. */
+        bytes e = forge(find("general", 2, 2), alt_alice_pending_edit);
+        bytes d = forge(find("general", 2, 8), alt_alice_delete);
+        bytes b = { NULL, 0 };
+        batch_add(&b, &e);
+        batch_add(&b, &d);
+        emit_receive("batch-pending-edit-then-delete", 1, b.p, b.n);
+        free(b.p);
+        free(e.p);
+        free(d.p);
+
+        bytes x = forge(find("general", 2, 3), alt_two_missing);
+        bytes s40 = forge(find("general", 2, 1), alt_send_40);
+        bytes s41 = forge(find("general", 2, 1), alt_send_41);
+        b = (bytes){ NULL, 0 };
+        batch_add(&b, &x);
+        batch_add(&b, &s40);
+        emit_receive("batch-two-missing-deps", 1, b.p, b.n);
+        free(b.p);
+        b = (bytes){ NULL, 0 };
+        batch_add(&b, &x);
+        batch_add(&b, &s40);
+        batch_add(&b, &s41);
+        emit_receive("batch-two-missing-deps-both", 1, b.p, b.n);
+        free(b.p);
+        free(x.p);
+        free(s40.p);
+        free(s41.p);
+
+        bytes r = forge(find("general", 2, 3), alt_react_on_deleted);
+        b = (bytes){ NULL, 0 };
+        for (uint64_t s = 6; s <= 8; s++)
+            batch_add(&b, &find("general", 2, s)->enc);
+        batch_add(&b, &r);
+        emit_receive("batch-react-on-deleted", 1, b.p, b.n);
+        free(b.p);
+        free(r.p);
     }
 
     for (int i = 0; i < SCEN_N; i++)

@@ -7,8 +7,8 @@
 # SECONDS defaults to $FUZZ_SECONDS, else 60; TARGET to all three.
 # Each run starts from the committed seeds (fuzz/corpus/<target>, read only)
 # plus the working corpus it keeps growing in $OUT/corpus/<target>; crashes
-# go to $OUT/artifacts/<target>/, the full log to $OUT/logs/<target>.log, and
-# one summary line per run is appended to $OUT/runs.tsv. Exits non-zero when
+# go to $OUT/artifacts/<target>/, the full log to $OUT/logs/<target>-<time>.log,
+# and one summary line per run is appended to $OUT/runs.tsv. Exits non-zero when
 # a target failed (crash, leak, OOM, timeout).
 set -u
 
@@ -28,7 +28,7 @@ status=0
 for t in "${TARGETS[@]}"; do
     work="$OUT/corpus/$t"
     art="$OUT/artifacts/$t"
-    log="$OUT/logs/$t.log"
+    log="$OUT/logs/$t-$(date -u +%Y%m%dT%H%M%SZ).log"
     mkdir -p "$work" "$art"
     # fuzz_receive keeps its LMDB store on tmpfs.
     shm=$(mktemp -d "${FUZZ_SHM:-/dev/shm}/msglog-fuzz-run-XXXXXX" 2>/dev/null || mktemp -d)
