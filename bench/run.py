@@ -195,7 +195,8 @@ def c_benches(a, bindir, scratch, wl_dir, views, extra_scales, shuffled_scales):
 
     ingest = {}
     for variant in ["causal", "duplicates"]:
-        runs = [ingest_run(a.ops, variant, view=(i == 0)) for i in range(a.repeats)]
+        reps = a.repeats if variant == "causal" else 1
+        runs = [ingest_run(a.ops, variant, view=(i == 0)) for i in range(reps)]
         ingest[variant] = summarize_ingest(runs)
     at = {}
     for n in sorted(set(extra_scales)):
@@ -682,7 +683,7 @@ d = json.load(open(sys.argv[1]))
 variants, systems = d["variants"], d["systems"]
 fig, ax = plt.subplots(figsize=(9, 4.8), dpi=110)
 w = 0.8 / len(systems)
-colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
+colors = ["#1f77b4", "#aec7e8", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"]
 for i, s in enumerate(systems):
     xs, ys, labels = [], [], []
     for j, v in enumerate(variants):
@@ -691,7 +692,7 @@ for i, s in enumerate(systems):
             xs.append(j + (i - (len(systems) - 1) / 2) * w)
             ys.append(val)
             labels.append(d["labels"].get(s, {}).get(v, ""))
-    bars = ax.bar(xs, ys, w, label=s, color=colors[i % len(colors)])
+    bars = ax.bar(xs, ys, w, label=s, color=d.get("colors", {}).get(s, colors[i % len(colors)]))
     for x, y, lab in zip(xs, ys, labels):
         ax.text(x, y * 1.08, lab, ha="center", va="bottom", fontsize=7, rotation=90)
 ax.set_yscale("log")
@@ -757,7 +758,9 @@ def write_doc(a, path, png_name, ctx):
     w("")
     w("Written by `make bench` (`bench/run.py`) on %s; every figure below comes from that one run. "
       "Scale: **%s ops** for msglog (seed %d); the peers run on the first %s ops of the same workload "
-      "(Automerge: %s), with msglog measured again at those scales next to them. Rerun with `make bench` "
+      "(Automerge: %s), with msglog measured again at those scales next to them: one native update per op "
+      "at the full scale would keep the peers busy for hours on this machine (Automerge's cost per update "
+      "grows with the document, see `bench/peers/README.md`). Rerun with `make bench` "
       "(or `python3 bench/run.py --ops N`); the raw results are in `bench/results/*.json`." % (
           ctx["date"], fmt(a.ops), a.seed, fmt(min(a.ops, a.peer_ops)), fmt(peer_scales(a)["automerge"])))
     w("")
@@ -875,11 +878,13 @@ def write_doc(a, path, png_name, ctx):
     if peers:
         w("")
     sh_ = res["ingest"]["shuffled"]
-    w("msglog, full shuffle by scale: " + "; ".join(
-        "%s ops: %s ops/s (%.1f s)" % (fmt(x["ops"]), fmt(x["ops_per_s"]), x["seconds"]) for x in sh_["series"]) +
-      ("." if sh_["full_scale"] else ". The series stops where the next run was predicted to take more than "
-       "%d s. At %s ops or fewer a shuffle fits in one or two calls, and a call is sorted by hlc before it is "
-       "applied, so the small scales are nearly causal." % (a.shuffled_budget, fmt(2 * a.batch))))
+    series_text = "; ".join("%s ops: %s ops/s (%.1f s)" % (fmt(x["ops"]), fmt(x["ops_per_s"]), x["seconds"])
+                            for x in sh_["series"])
+    stop_text = "" if sh_["full_scale"] else (" The series stops where the next run was predicted to take more "
+                                              "than %d s." % a.shuffled_budget)
+    w("msglog, full shuffle by scale: %s.%s At %s ops or fewer the whole shuffle is one call, which msglog sorts "
+      "by hlc before applying it, so it behaves as causal; from two calls on, ops wait in the pending buffer "
+      "across calls." % (series_text, stop_text, fmt(a.batch)))
     w("")
     ic = res["ingest"]["causal"]
     if ic.get("lmdb"):
@@ -1056,6 +1061,15 @@ def profile_notes(pr, res):
         lines.append("- **Duplicates, %s ops** (about 10%% re-deliveries; each is compared with the held copy, "
                      "read back from LMDB, decoded and hashed, to refuse equivocation): largest inclusive shares: "
                      "%s." % (fmt(d["ops"]), ", ".join("`%s` %.0f%%" % (x, p) for x, p in d["top_inclusive"][:8])))
+    co = res["coldopen"]
+    wm, cd = co["warm"], co["cold"]
+    lines.append("- **Cold open** (%s messages, from the table above): open %.2f ms, newest page %.2f ms, close "
+                 "%.2f ms, %d page faults, with the file in the page cache; evicted, the page takes %.1f ms with "
+                 "%d major faults: each of the 50 messages needs its `msgs` entry plus a lookup of its send (and "
+                 "best edit) in `ops`, in pages far apart that come from disk when the file is not cached." % (
+                     fmt(co["messages"]), wm["median_run_open_ms"], wm["median_run_page_ms"],
+                     wm["median_run_close_ms"], wm.get("median_run_minor_faults", 0), cd["median_run_page_ms"],
+                     cd.get("median_run_major_faults", 0)))
     lm = res["ingest"]["causal"].get("lmdb")
     if lm and "ops" in lm["tables"] and "msgs" in lm["tables"]:
         o, m_ = lm["tables"]["ops"], lm["tables"]["msgs"]
@@ -1081,7 +1095,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="tiny scale, checks only, no doc")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--batch", type=int, default=10000, help="ops per msglog_receive_batch call (= per commit)")
-    ap.add_argument("--repeats", type=int, default=None, help="runs of causal and duplicates ingest (median)")
+    ap.add_argument("--repeats", type=int, default=None, help="runs of the causal ingest at --ops (median; 3)")
     ap.add_argument("--ks", default=None, help="divergence sizes (default 0,1,100,10000)")
     ap.add_argument("--runs", type=int, default=None, help="cold-open runs per cache state (default 11)")
     ap.add_argument("--coldopen-messages", type=int, default=None, help="default: --ops")
@@ -1095,8 +1109,8 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--no-install", action="store_true", help="do not npm-install the peers")
     ap.add_argument("--no-peers", action="store_true")
-    ap.add_argument("--peer-ops", type=int, default=None, help="Yjs and Loro scale (default 100,000)")
-    ap.add_argument("--automerge-ops", type=int, default=None, help="Automerge scale (default 10,000)")
+    ap.add_argument("--peer-ops", type=int, default=None, help="Yjs and Loro scale (default 20,000)")
+    ap.add_argument("--automerge-ops", type=int, default=None, help="Automerge scale (default 5,000)")
     ap.add_argument("--peer-budget", type=int, default=None, help="seconds per peer ingest run (default 60)")
     ap.add_argument("--load-runs", type=int, default=None, help="peer load runs (default 5)")
     ap.add_argument("--peer-timeout", type=int, default=None, help="seconds per run.mjs call (default 3600)")
@@ -1126,8 +1140,8 @@ def main():
     a.chain = a.chain or 20000
     a.coldopen_messages = a.coldopen_messages or max(a.ops, 100)
     a.shuffled_budget = a.shuffled_budget or 90
-    a.peer_ops = a.peer_ops or 100000
-    a.automerge_ops = a.automerge_ops or 10000
+    a.peer_ops = a.peer_ops or 20000
+    a.automerge_ops = a.automerge_ops or 5000
     a.peer_budget = a.peer_budget or 60
     a.load_runs = a.load_runs or 5
     a.peer_timeout = a.peer_timeout or 3600
@@ -1204,10 +1218,18 @@ def main():
                                                       "peer_status"]})
             png = os.path.splitext(a.doc)[0] + "-ops.png"
             rates, labels = {}, {}
-            for s_ in SYSTEMS:
+            p_ops = min(a.ops, a.peer_ops)
+            same = "msglog at %s ops" % short(p_ops)
+            chart_systems = ["msglog"] + ([same] if p_ops != a.ops and peers else []) + SYSTEMS[1:]
+            for s_ in chart_systems:
                 rates[s_], labels[s_] = {}, {}
                 for v in VARIANTS:
-                    if s_ == "msglog":
+                    if s_ == same:
+                        r = msglog_at(res, v, p_ops)
+                        if r:
+                            rates[s_][v] = r["ops_per_s"]
+                            labels[s_][v] = short(r["ops_per_s"])
+                    elif s_ == "msglog":
                         r = res["ingest"][v]
                         rates[s_][v] = r["ops_per_s"]
                         labels[s_][v] = short(r["ops_per_s"]) + ("" if r["ops"] == a.ops else
@@ -1217,8 +1239,10 @@ def main():
                         if r:
                             rates[s_][v] = r
                             labels[s_][v] = short(r) + ("" if not n or int(n) == a.ops else " (%s ops)" % short(n))
-            chart = make_chart({"systems": [x for x in SYSTEMS if rates[x]], "variants": VARIANTS,
+            chart = make_chart({"systems": [x for x in chart_systems if rates[x]], "variants": VARIANTS,
                                 "xlabels": ["causal", "shuffled", "duplicates"], "rates": rates, "labels": labels,
+                                "colors": {"msglog": "#1f77b4", same: "#aec7e8", "yjs": "#ff7f0e",
+                                           "automerge": "#2ca02c", "loro": "#d62728"},
                                 "title": "Merge ingest, ops/s (msglog: %s ops unless noted, durable, %s ops per "
                                          "commit; peers in memory)" % (short(a.ops), short(a.batch))},
                                png, scratch)

@@ -4,9 +4,10 @@
 //   node bench/peers/run.mjs --system yjs|automerge|loro|all --workload DIR
 //        --mode ingest|sync|load|all (or a comma list, e.g. ingest,load)
 //        --out FILE.json [--view-out VIEW.json] [--sync-view-out VIEW.json]
-//        [--max-ops N] [--automerge-max-ops N (default 10000, 0 = no cap)]
-//        [--variants causal,shuffled,duplicates] [--budget-s 180]
-//        [--load-runs 7] [--cache DIR] [--gen world|replicas] [--fresh]
+//        [--max-ops N] [--SYSTEM-max-ops N (defaults: automerge 10000,
+//        loro and yjs none; 0 = no cap)] [--variants causal,shuffled,duplicates]
+//        [--budget-s 180] [--sync-timeout-s 900] [--load-runs 7] [--cache DIR]
+//        [--gen world|replicas] [--fresh]
 //
 // Every measurement runs in a fresh node process (worker.mjs): generation,
 // each ingest variant, each load run, the sync. Progress goes to stderr,
@@ -27,7 +28,7 @@ const ALL_VARIANTS = ['causal', 'shuffled', 'duplicates'];
 
 function usage(msg) {
   if (msg) process.stderr.write(`run.mjs: ${msg}\n`);
-  process.stderr.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 12).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stderr.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split("\n").slice(1, 14).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(2);
 }
 
@@ -44,6 +45,10 @@ function parseArgs(argv) {
   return a;
 }
 
+if (!fs.existsSync(path.join(HERE, 'node_modules', 'yjs'))) {
+  process.stderr.write(`run.mjs: dependencies missing: run "npm ci" in ${HERE}\n`);
+  process.exit(2);
+}
 const args = parseArgs(process.argv.slice(2));
 if (args.help) usage();
 if (!args.system || !args.workload || !args.out) usage('--system, --workload and --out are required');
@@ -57,20 +62,24 @@ const loadRuns = +(args['load-runs'] ?? 7);
 const cacheRoot = args.cache ?? path.join(os.tmpdir(), 'msglog-bench-peers');
 const genMode = args.gen ?? 'auto';
 const maxOpsAll = args['max-ops'] ? +args['max-ops'] : Infinity;
-const amCap = args['automerge-max-ops'] !== undefined ? +args['automerge-max-ops'] : 10000;
+// Per-system caps (the driver may choose each system's scale itself and pass 0).
+const DEFAULT_CAP = { automerge: 10000, loro: 0, yjs: 0 };
+const sysCap = (s) => (args[`${s}-max-ops`] !== undefined ? +args[`${s}-max-ops`] : DEFAULT_CAP[s]);
+const syncTimeout = +(args['sync-timeout-s'] ?? 900);
 const workDir = path.resolve(args.workload);
 
 const NODE_FLAGS = ['--max-old-space-size=16384'];
 
-function runWorker(cmd, system, extra) {
+function runWorker(cmd, system, extra, timeoutS = 0) {
   const resFile = path.join(os.tmpdir(), `peers-res-${process.pid}-${crypto.randomBytes(4).toString('hex')}.json`);
   const argv = [...NODE_FLAGS, WORKER, cmd, '--system', system, '--result', resFile, ...extra];
   const t0 = performance.now();
-  const p = spawnSync(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit'], cwd: HERE });
+  const p = spawnSync(process.execPath, argv, { stdio: ['ignore', 'inherit', 'inherit'], cwd: HERE, timeout: timeoutS * 1000, killSignal: 'SIGKILL' });
   const wall = performance.now() - t0;
   if (p.status !== 0) {
     try { fs.unlinkSync(resFile); } catch {}
-    return { error: `worker ${cmd} exited with ${p.status ?? p.signal}`, wall_ms: r3(wall) };
+    const timedOut = timeoutS && p.error && p.error.code === 'ETIMEDOUT';
+    return { error: timedOut ? `worker ${cmd} did not finish within ${timeoutS} s (stopped)` : `worker ${cmd} exited with ${p.status ?? p.signal}`, completed: false, wall_ms: r3(wall) };
   }
   const res = cmd === 'gen' ? {} : JSON.parse(fs.readFileSync(resFile, 'utf8'));
   try { fs.unlinkSync(resFile); } catch {}
@@ -97,7 +106,7 @@ function withSystem(file, system) {
 
 function capFor(system) {
   let cap = maxOpsAll;
-  if (system === 'automerge' && amCap > 0) cap = Math.min(cap, amCap);
+  if (sysCap(system) > 0) cap = Math.min(cap, sysCap(system));
   return cap;
 }
 
@@ -112,9 +121,10 @@ function measure(system) {
     command: process.argv.slice(1).join(' '),
     notes: [],
   };
-  if (system === 'automerge' && cap < maxOpsAll) {
-    out.notes.push(`Automerge ran at ${cap} ops (--automerge-max-ops): in @automerge/automerge ${version} each applyChanges call costs time proportional to the document (measured ~7 ms per single-change call at 20k ops in the Rust core alone, ~38 ms through the JS document API), so one update per op is quadratic; 1M ops would take days.`);
-  }
+  if (cap < maxOpsAll && cap === sysCap(system)) out.notes.push({
+    automerge: `Automerge is capped at ${cap} ops (--automerge-max-ops): in @automerge/automerge ${version} each applyChanges call costs time proportional to the document (measured ~7 ms per single-change call at 20k ops in the Rust core alone, ~38 ms through the JS document API), so one update per op is quadratic; 1M ops would take days.`,
+    loro: `Loro is capped at ${cap} ops (--loro-max-ops): per-op cost grows with the document in Node (at 200k ops about half of ingest time was V8 garbage collection: hundreds of full collections of an ~8 MB JS heap while the WASM heap grows), 200k ops took 104 s causal and 243 s to generate; and the first import of concurrent changes into a doc loaded from a snapshot took 22-24 s at 200k shared ops (with 10 or with 1000 ops each side); the whole sync run at 200k did not finish within 11 minutes.`,
+  }[system] ?? `capped at ${cap} ops (--${system}-max-ops)`);
 
   // ---- generation (cached) ----
   let cacheDir = null, ops = null;
@@ -208,7 +218,7 @@ function measure(system) {
     const extra = ['--workload', workDir, '--cache', sdir, '--gen', gmode, '--max-ops', String(sOps)];
     const svo = args['sync-view-out'] ?? (modes.length === 1 ? args['view-out'] : null);
     if (svo) extra.push('--view-out', withSystem(svo, system));
-    out.sync = runWorker('sync', system, extra);
+    out.sync = runWorker('sync', system, extra, syncTimeout);
     out.sync.shared_ops_in_file = inFile;
     if (sOps < inFile) out.notes.push(`sync: shared ran at its first ${sOps} of ${inFile} ops`);
     out.sync.note = 'A and B load the shared document (A writes as writer "A", B as "B", whatever the op\'s replica field says), make their ops as native local changes, then sync. Rounds are one-way trips with both sides sending at once; round_trips = rounds / 2. Concurrent edits of one message resolve by each library\'s own last-writer rule, which need not match msglog\'s (hlc, replica, seq): compare converged and view_matches_in_order_fold, not the view itself, where a and b conflict.';
