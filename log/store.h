@@ -19,6 +19,7 @@ enum store_table {
     TBL_MSGS,        /* cid|hlc|replica|seq -> message state (msgpack)     */
     TBL_PENDING,     /* cid|wait replica|wait seq|replica|seq -> encoding  */
     TBL_PENDING_IDS, /* cid|replica|seq -> wait replica|wait seq           */
+    TBL_PENDING_EDITS, /* cid|target replica|target seq|replica|seq -> wait */
     TBL_COUNT
 };
 

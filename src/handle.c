@@ -10,7 +10,7 @@
 #include "codec/op_codec.h"
 #include "crdt/utf8.h"
 
-#define STORE_FORMAT 1
+#define STORE_FORMAT 2   /* 2: pending_edits (docs/format.md) */
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define DEFAULT_MAX_MAP_SIZE ((size_t)1 << 36)
 #define DEFAULT_MAX_PENDING_OPS 100000
@@ -117,7 +117,7 @@ static int check_identity(msglog *log)
     int rc = store_txn_begin(log->st, 1, &t);
     if (rc)
         return ml_fail(log, rc, "cannot begin a transaction");
-    uint64_t format, replica;
+    uint64_t format = 0, replica = 0;
     rc = meta_get_u64(t, "format", &format);
     if (rc == MSGLOG_ENOTFOUND) {
         rc = meta_put_u64(t, "format", STORE_FORMAT);

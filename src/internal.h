@@ -107,7 +107,10 @@ int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len);
 int pending_has(wctx *w, const conv_state *c, op_id id);
 /* The bytes of pending op `id` (borrowed). MSGLOG_ENOTFOUND when absent. */
 int pending_get(store_txn *t, uint32_t cid, op_id id, store_val *v);
-int pending_add(wctx *w, conv_state *c, op_id wait, op_id id, const uint8_t *enc, size_t len);
+int pending_add(wctx *w, conv_state *c, op_id wait, const op *o, const uint8_t *enc, size_t len);
+/* pending_add, with the text of an edit erased first when its target is
+ * already deleted here (a delete erases everything of its message). */
+int pending_park(wctx *w, conv_state *c, op_id wait, op *o, const uint8_t *enc, size_t len);
 /* Delivers every pending op that the delivery of `id` made ready. */
 int pending_wake(wctx *w, conv_state *c, op_id id);
 /* Rewrites pending edits of `target` in erased form. */

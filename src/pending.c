@@ -4,7 +4,10 @@
  * keyed by it: TBL_PENDING cid|wait|id -> encoding. Delivering op X then
  * looks only under prefix cid|X for ops to re-examine, so waking costs
  * O(ops waiting on X), never a scan of the whole buffer. TBL_PENDING_IDS
- * (cid|id -> wait) answers "is this op already pending?" for dedup. */
+ * (cid|id -> wait) answers "is this op already pending?" for dedup, and
+ * TBL_PENDING_EDITS (cid|target|id -> wait) finds the pending edits of a
+ * message when it is deleted, so erasing them costs O(its pending edits),
+ * not a scan of the buffer (which made a shuffled delivery quadratic). */
 #include "src/internal.h"
 
 #include <stdlib.h>
@@ -41,11 +44,24 @@ int pending_get(store_txn *t, uint32_t cid, op_id id, store_val *v)
     return store_get(t, TBL_PENDING, (store_val){ pkey, sizeof pkey }, v);
 }
 
-int pending_add(wctx *w, conv_state *c, op_id wait, op_id id, const uint8_t *enc, size_t len)
+/* The edit index entry of a pending edit: put (with its wait) or removed. */
+static int edit_index(wctx *w, uint32_t cid, const op *o, const uint8_t wval[16])
+{
+    if (o->kind != OP_EDIT)
+        return MSGLOG_OK;
+    uint8_t key[KEY_PENDING_LEN];
+    key_pending(key, cid, o->target, o->id);
+    store_val k = { key, sizeof key };
+    if (wval)
+        return store_put(w->txn, TBL_PENDING_EDITS, k, (store_val){ wval, 16 });
+    return store_del(w->txn, TBL_PENDING_EDITS, k);
+}
+
+int pending_add(wctx *w, conv_state *c, op_id wait, const op *o, const uint8_t *enc, size_t len)
 {
     uint8_t pkey[KEY_PENDING_LEN], ikey[KEY_OP_LEN], wval[16];
-    key_pending(pkey, c->cid, wait, id);
-    key_op(ikey, c->cid, id);
+    key_pending(pkey, c->cid, wait, o->id);
+    key_op(ikey, c->cid, o->id);
     key_put_u64(wval, wait.replica);
     key_put_u64(wval + 8, wait.seq);
     int rc = wctx_pending_totals(w);
@@ -54,6 +70,8 @@ int pending_add(wctx *w, conv_state *c, op_id wait, op_id id, const uint8_t *enc
     if (!rc)
         rc = store_put(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey },
                        (store_val){ wval, sizeof wval });
+    if (!rc)
+        rc = edit_index(w, c->cid, o, wval);
     if (!rc) {
         c->pending++;
         wctx_pending_note(w, 1, (int64_t)len);
@@ -61,18 +79,69 @@ int pending_add(wctx *w, conv_state *c, op_id wait, op_id id, const uint8_t *enc
     return rc;
 }
 
+/* A pending edit of a message that is already deleted here is kept without
+ * its text: the delete has erased everything else of that message. */
+static int erase_if_target_deleted(wctx *w, conv_state *c, op *o, uint8_t **erased,
+                                   const uint8_t **enc, size_t *len)
+{
+    if (o->kind != OP_EDIT || o->erased)
+        return MSGLOG_OK;
+    uint64_t hlc;
+    msg_state m;
+    int rc = msgrec_load(w->txn, c->cid, o->target, &hlc, &m);
+    if (rc == MSGLOG_ENOTFOUND)
+        return MSGLOG_OK;
+    if (rc)
+        return rc;
+    int deleted = m.deleted;
+    msg_free(&m);
+    if (!deleted)
+        return MSGLOG_OK;
+    digest_body_hash(o->body_hash, o->body, o->body_len);
+    if (codec_op_encode(erased, len, o, 1) != CODEC_OK)
+        return MSGLOG_ENOMEM;
+    *enc = *erased;
+    return MSGLOG_OK;
+}
+
+int pending_park(wctx *w, conv_state *c, op_id wait, op *o, const uint8_t *enc, size_t len)
+{
+    uint8_t *erased = NULL;
+    int rc = erase_if_target_deleted(w, c, o, &erased, &enc, &len);
+    if (!rc)
+        rc = pending_add(w, c, wait, o, enc, len);
+    free(erased);
+    return rc;
+}
+
 /* A pending op taken out of the buffer, with its own copy of the bytes. */
 typedef struct taken {
     uint8_t *enc;
     size_t len;
-    op_id id;
+    op o;   /* decoded, borrowing enc */
 } taken;
 
 static void taken_free(taken *t, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        codec_op_clear(&t[i].o);
         free(t[i].enc);
+    }
     free(t);
+}
+
+/* Takes one entry out: decoded, and out of the id and edit indexes, so that
+ * nothing finds it in the buffer while it is being retried. */
+static int take_entry(wctx *w, uint32_t cid, taken *t)
+{
+    if (codec_op_decode(&t->o, t->enc, t->len) != CODEC_OK)
+        return MSGLOG_ECORRUPT;
+    uint8_t ikey[KEY_OP_LEN];
+    key_op(ikey, cid, t->o.id);
+    int rc = store_del(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey });
+    if (!rc)
+        rc = edit_index(w, cid, &t->o, NULL);
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;   /* every entry is indexed */
 }
 
 /* Removes and returns every op waiting on `wait`. */
@@ -99,8 +168,7 @@ static int take_waiting(wctx *w, conv_state *c, op_id wait, taken **out, size_t 
         }
         list = grown;
         memcpy(copy, v.data, v.len);
-        const uint8_t *kp = k.data;
-        list[count++] = (taken){ copy, v.len, { key_get_u64(kp + 20), key_get_u64(kp + 28) } };
+        list[count++] = (taken){ .enc = copy, .len = v.len };
         /* Scrubbed: a pending text may be erased by a delete later in this
          * same transaction, and must not linger in the page. */
         rc = store_cursor_scrub_del(cur);
@@ -110,11 +178,8 @@ static int take_waiting(wctx *w, conv_state *c, op_id wait, taken **out, size_t 
     store_cursor_close(cur);
     if (rc == MSGLOG_ENOTFOUND)
         rc = MSGLOG_OK;
-    for (size_t i = 0; i < count && !rc; i++) {
-        uint8_t ikey[KEY_OP_LEN];
-        key_op(ikey, c->cid, list[i].id);
-        rc = store_del(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey });
-    }
+    for (size_t i = 0; i < count && !rc; i++)
+        rc = take_entry(w, c->cid, &list[i]);
     if (rc) {
         taken_free(list, count);
         return rc;
@@ -153,24 +218,15 @@ static int push(idstack *s, op_id id)
     return MSGLOG_OK;
 }
 
-/* Delivers a taken op when it is ready, else puts it back under its next
+/* Delivers a taken op when it is ready, else parks it again under its next
  * missing dependency. */
 static int retry(wctx *w, conv_state *c, taken *t, idstack *s)
 {
-    op o;
-    int rc = codec_op_decode(&o, t->enc, t->len);
-    if (rc)
-        return MSGLOG_ECORRUPT;
     op_id wait;
-    if (causal_ready(&o, &c->delivered, &wait)) {
-        rc = apply_deliver(w, c, &o, t->enc, t->len);
-        if (!rc)
-            rc = push(s, o.id);
-    } else {
-        rc = pending_add(w, c, wait, o.id, t->enc, t->len);
-    }
-    codec_op_clear(&o);
-    return rc;
+    if (!causal_ready(&t->o, &c->delivered, &wait))
+        return pending_park(w, c, wait, &t->o, t->enc, t->len);
+    int rc = apply_deliver(w, c, &t->o, t->enc, t->len);
+    return rc ? rc : push(s, t->o.id);
 }
 
 int pending_wake(wctx *w, conv_state *c, op_id id)
@@ -189,55 +245,59 @@ int pending_wake(wctx *w, conv_state *c, op_id id)
     return rc;
 }
 
-/* The erased encoding of a pending edit of `target`, or NULL when the entry
- * is something else (or already erased). */
-static int erased_edit(const store_val *v, op_id target, uint8_t **out, size_t *len)
+/* Rewrites one pending edit, found through the edit index, erased; the
+ * old record is zeroed in place first (log/store.h says why). */
+static int erase_pending_edit(wctx *w, uint32_t cid, op_id wait, op_id id)
 {
+    uint8_t key[KEY_PENDING_LEN];
+    key_pending(key, cid, wait, id);
+    store_val k = { key, sizeof key }, v;
+    int rc = store_get(w->txn, TBL_PENDING, k, &v);
+    if (rc)
+        return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
     op o;
-    *out = NULL;
-    if (codec_op_decode(&o, v->data, v->len) != CODEC_OK)
+    if (codec_op_decode(&o, v.data, v.len) != CODEC_OK)
         return MSGLOG_ECORRUPT;
-    int rc = MSGLOG_OK;
-    if (o.kind == OP_EDIT && !o.erased && op_id_cmp(o.target, target) == 0) {
+    uint8_t *enc = NULL;
+    size_t len = 0, old_len = v.len;
+    if (!o.erased) {
         digest_body_hash(o.body_hash, o.body, o.body_len);
-        if (codec_op_encode(out, len, &o, 1) != CODEC_OK)
-            rc = MSGLOG_ENOMEM;
+        rc = codec_op_encode(&enc, &len, &o, 1) != CODEC_OK ? MSGLOG_ENOMEM : MSGLOG_OK;
     }
-    codec_op_clear(&o);
+    codec_op_clear(&o);   /* it borrows the record about to be zeroed */
+    if (!rc && enc) {
+        rc = wctx_pending_totals(w);
+        if (!rc)
+            rc = store_scrub(w->txn, TBL_PENDING, k);
+        if (!rc)
+            rc = store_put(w->txn, TBL_PENDING, k, (store_val){ enc, len });
+        if (!rc)
+            wctx_pending_note(w, 0, (int64_t)len - (int64_t)old_len);
+    }
+    free(enc);
     return rc;
 }
 
 int pending_erase_edits(wctx *w, conv_state *c, op_id target)
 {
-    /* Deletes are rare and the buffer is small, so a scan of this
-     * conversation's pending ops is the simple, sufficient choice. */
-    uint8_t prefix[4];
-    key_put_u32(prefix, c->cid);
+    uint8_t prefix[KEY_PENDING_LEN];
+    key_pending(prefix, c->cid, target, (op_id){ 0, 0 });
     store_cursor *cur;
-    int rc = store_cursor_open(w->txn, TBL_PENDING, &cur);
+    int rc = store_cursor_open(w->txn, TBL_PENDING_EDITS, &cur);
     if (rc)
         return rc;
     store_val k, v;
-    rc = store_cursor_seek(cur, (store_val){ prefix, 4 }, &k, &v);
-    while (rc == MSGLOG_OK && k.len == KEY_PENDING_LEN && memcmp(k.data, prefix, 4) == 0) {
-        uint8_t *enc;
-        size_t len;
-        rc = erased_edit(&v, target, &enc, &len);
-        if (!rc && enc) {
-            uint8_t key[KEY_PENDING_LEN];
-            memcpy(key, k.data, sizeof key);
-            size_t old_len = v.len;
-            rc = wctx_pending_totals(w);
-            if (!rc)
-                rc = store_scrub(w->txn, TBL_PENDING, (store_val){ key, sizeof key });
-            if (!rc)
-                rc = store_put(w->txn, TBL_PENDING, (store_val){ key, sizeof key }, (store_val){ enc, len });
-            if (!rc)
-                wctx_pending_note(w, 0, (int64_t)len - (int64_t)old_len);
-            free(enc);
-            if (!rc)
-                rc = store_cursor_seek(cur, (store_val){ key, sizeof key }, &k, &v);
+    rc = store_cursor_seek(cur, (store_val){ prefix, sizeof prefix }, &k, &v);
+    while (rc == MSGLOG_OK && k.len == KEY_PENDING_LEN && memcmp(k.data, prefix, 20) == 0) {
+        if (v.len != 16) {
+            rc = MSGLOG_ECORRUPT;
+            break;
         }
+        const uint8_t *kp = k.data, *wp = v.data;
+        op_id id = { key_get_u64(kp + 20), key_get_u64(kp + 28) };
+        op_id wait = { key_get_u64(wp), key_get_u64(wp + 8) };
+        /* Writes to TBL_PENDING leave this cursor (on another table) valid. */
+        rc = erase_pending_edit(w, c->cid, wait, id);
         if (!rc)
             rc = store_cursor_next(cur, &k, &v);
     }

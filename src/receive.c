@@ -51,31 +51,6 @@ static int same_as_held(wctx *w, const conv_state *c, op *o, int delivered, int 
     return MSGLOG_OK;
 }
 
-/* A pending edit of a message that is already deleted here is kept without
- * its text: the delete has erased everything else of that message. */
-static int erase_if_target_deleted(wctx *w, conv_state *c, op *o, uint8_t **erased,
-                                   const uint8_t **enc, size_t *len)
-{
-    if (o->kind != OP_EDIT || o->erased)
-        return MSGLOG_OK;
-    uint64_t hlc;
-    msg_state m;
-    int rc = msgrec_load(w->txn, c->cid, o->target, &hlc, &m);
-    if (rc == MSGLOG_ENOTFOUND)
-        return MSGLOG_OK;
-    if (rc)
-        return rc;
-    int deleted = m.deleted;
-    msg_free(&m);
-    if (!deleted)
-        return MSGLOG_OK;
-    digest_body_hash(o->body_hash, o->body, o->body_len);
-    if (codec_op_encode(erased, len, o, 1) != CODEC_OK)
-        return MSGLOG_ENOMEM;
-    *enc = *erased;
-    return MSGLOG_OK;
-}
-
 /* 1 when one more op of `len` bytes would take the pending buffer past its
  * cap: such an op is dropped, not stored, so a flood of ops whose
  * dependencies never come cannot fill the store. */
@@ -97,12 +72,7 @@ static int keep_pending(wctx *w, conv_state *c, op *o, op_id wait, const uint8_t
     }
     if (rc)
         return rc;
-    uint8_t *erased = NULL;
-    rc = erase_if_target_deleted(w, c, o, &erased, &enc, &len);
-    if (!rc)
-        rc = pending_add(w, c, wait, o->id, enc, len);
-    free(erased);
-    return rc;
+    return pending_park(w, c, wait, o, enc, len);
 }
 
 /* The conversation of a received op. An unknown one is made only when the
