@@ -20,6 +20,7 @@ enum store_table {
     TBL_PENDING,     /* cid|wait replica|wait seq|replica|seq -> encoding  */
     TBL_PENDING_IDS, /* cid|replica|seq -> wait replica|wait seq           */
     TBL_PENDING_EDITS, /* cid|target replica|target seq|replica|seq -> wait */
+    TBL_EQUIVOCAL,   /* cid|replica|seq|hash -> kind|hlc|encoding (src/equivocal.c) */
     TBL_COUNT
 };
 

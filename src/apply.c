@@ -32,6 +32,12 @@ static int oprec_put_erased(wctx *w, uint32_t cid, op *o)
     return rc;
 }
 
+int apply_store_erased(wctx *w, uint32_t cid, op *o)
+{
+    int rc = oprec_scrub(w->txn, cid, o->id);
+    return rc ? rc : oprec_put_erased(w, cid, o);
+}
+
 /* Erases the text of one stored send or edit: the record is zeroed in
  * place before the erased form replaces it (log/store.h says why). */
 static int erase_stored(wctx *w, uint32_t cid, op_id id)
@@ -73,15 +79,15 @@ static int erase_message(wctx *w, conv_state *c, op_id msg, const msg_state *m)
     return rc;
 }
 
-static int deliver_send(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len)
+/* ---- effects: the merge rules on the stored message states ------------ */
+
+static int send_effect(wctx *w, conv_state *c, op *o)
 {
     msg_state m;
     if (msg_init(&m, o->user, o->user_len) != 0)
         return MSGLOG_ENOMEM;
     int rc = msgrec_store(w->txn, c->cid, o->hlc, o->id, &m);
     msg_free(&m);
-    if (!rc)
-        rc = oprec_put(w->txn, c->cid, o, enc, len);
     if (!rc)
         c->n_messages++;
     return rc;
@@ -108,36 +114,46 @@ static int merge_into(wctx *w, conv_state *c, op *o, msg_state *m, int *erase_op
     }
 }
 
-static int deliver_on_message(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len)
+static int message_effect(wctx *w, conv_state *c, op *o, int *erase_op)
 {
     uint64_t thlc;
     msg_state m;
     int rc = msgrec_load(w->txn, c->cid, o->target, &thlc, &m);
     if (rc == MSGLOG_ENOTFOUND)   /* not a message: no effect */
-        return oprec_put(w->txn, c->cid, o, enc, len);
+        return MSGLOG_OK;
     if (rc)
         return rc;
-    int erase_op = 0;
-    rc = merge_into(w, c, o, &m, &erase_op);
+    rc = merge_into(w, c, o, &m, erase_op);
     if (!rc)
         rc = msgrec_store(w->txn, c->cid, thlc, o->target, &m);
     msg_free(&m);
-    if (!rc)
-        rc = erase_op ? oprec_put_erased(w, c->cid, o) : oprec_put(w->txn, c->cid, o, enc, len);
     return rc;
 }
 
-static int deliver_read(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len)
+static int read_effect(wctx *w, conv_state *c, op *o)
 {
     uint8_t kind;
     uint64_t thlc;
     int rc = oprec_get(w->txn, c->cid, o->target, &kind, &thlc, NULL, NULL);
-    if (rc && rc != MSGLOG_ENOTFOUND)
-        return rc;
+    if (rc == MSGLOG_ENOTFOUND)
+        return MSGLOG_OK;
     if (!rc && kind == OP_SEND &&
         conv_read_apply(c, o->user, o->user_len, thlc, o->target) != 0)
-        return MSGLOG_ENOMEM;
-    return oprec_put(w->txn, c->cid, o, enc, len);
+        rc = MSGLOG_ENOMEM;
+    return rc;
+}
+
+int apply_effect(wctx *w, conv_state *c, op *o, int *erase_op)
+{
+    *erase_op = 0;
+    switch (o->kind) {
+    case OP_SEND:
+        return send_effect(w, c, o);
+    case OP_READ:
+        return read_effect(w, c, o);
+    default:
+        return message_effect(w, c, o, erase_op);
+    }
 }
 
 int apply_deliver(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len)
@@ -145,18 +161,11 @@ int apply_deliver(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len)
     if (op_has_body(o->kind) && !o->erased)
         digest_body_hash(o->body_hash, o->body, o->body_len);
     digest h = digest_op_hash(o);
-    int rc;
-    switch (o->kind) {
-    case OP_SEND:
-        rc = deliver_send(w, c, o, enc, len);
-        break;
-    case OP_READ:
-        rc = deliver_read(w, c, o, enc, len);
-        break;
-    default:
-        rc = deliver_on_message(w, c, o, enc, len);
-        break;
-    }
+    int erase_op;
+    int rc = apply_effect(w, c, o, &erase_op);
+    if (!rc)
+        rc = erase_op && !o->erased ? oprec_put_erased(w, c->cid, o)
+                                    : oprec_put(w->txn, c->cid, o, enc, len);
     if (!rc && conv_note_delivered(c, o, h) != 0)
         rc = MSGLOG_ENOMEM;
     return rc;

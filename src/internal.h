@@ -85,6 +85,9 @@ int conv_lookup(store_txn *t, const uint8_t *name, size_t len, conv_state *out);
 /* ---- op records in TBL_OPS: kind(1) | hlc(8, BE) | op encoding ---------- */
 #define OPREC_HEAD 9
 int oprec_put(store_txn *t, uint32_t cid, const op *o, const uint8_t *enc, size_t len);
+/* Writes a record of that shape under any key of any table. */
+int oprec_write(store_txn *t, int tbl, store_val key, uint8_t kind, uint64_t hlc,
+                const uint8_t *enc, size_t len);
 /* Zeroes a stored op record in place before it is rewritten erased. */
 int oprec_scrub(store_txn *t, uint32_t cid, op_id id);
 /* Borrowed encoding (valid until the next write in t). */
@@ -101,6 +104,11 @@ int msgrec_store(store_txn *t, uint32_t cid, uint64_t hlc, op_id id, const msg_s
 /* Delivers a ready op: merge rules, op record, vector, digest. `enc` is the
  * op's encoding as received. */
 int apply_deliver(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len);
+/* The merge rules of one op on the stored states (messages, read markers),
+ * without its own record, vector or digest: delivery and the rebuild of a
+ * conversation (equivocal.c) share it. *erase_op tells whether the op must
+ * be stored without its text (an edit of a deleted message). */
+int apply_effect(wctx *w, conv_state *c, op *o, int *erase_op);
 /* Takes one received op: ignores it when already delivered or pending,
  * delivers it (and whatever that makes ready) or keeps it pending. */
 int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len);
@@ -115,6 +123,25 @@ int pending_park(wctx *w, conv_state *c, op_id wait, op *o, const uint8_t *enc, 
 int pending_wake(wctx *w, conv_state *c, op_id id);
 /* Rewrites pending edits of `target` in erased form. */
 int pending_erase_edits(wctx *w, conv_state *c, op_id target);
+
+/* Rewrites the stored record of `o` (which must not borrow it) erased, the
+ * old one zeroed in place first. */
+int apply_store_erased(wctx *w, uint32_t cid, op *o);
+
+/* ---- equivocation (equivocal.c) ----------------------------------------- */
+/* Keeps `o`, a version of an id held with other content, as evidence;
+ * *is_new is 0 when this version was already kept. h is o's hash. */
+int equiv_keep(wctx *w, conv_state *c, const op *o, digest h, const uint8_t *enc, size_t len,
+               int *is_new);
+/* Whether the conversation holds evidence. */
+int equiv_held(store_txn *t, uint32_t cid, int *held);
+/* Rebuilds a conversation's derived state when it holds evidence (called for
+ * every conversation a write transaction touched, before its commit). */
+int equiv_settle(wctx *w, conv_state *c);
+/* Calls push for every version kept as evidence of origin `replica` with
+ * seq in [from, to] (bytes borrowed from t). */
+int equiv_append(store_txn *t, uint32_t cid, uint64_t replica, uint64_t from, uint64_t to,
+                 int (*push)(void *ctx, const uint8_t *enc, size_t len), void *ctx);
 
 /* Maps a codec error to a handle error with a message. */
 int ml_codec_fail(msglog *log, int rc, const char *what);

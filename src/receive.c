@@ -37,17 +37,18 @@ static int held_hash(wctx *w, const conv_state *c, op_id id, int delivered, dige
 
 /* Whether a received op with an id already held has the same content: its
  * hash covers every field (the body by its hash, so an erased copy of the
- * same op is the same op). */
-static int same_as_held(wctx *w, const conv_state *c, op *o, int delivered, int *same)
+ * same op is the same op). *mine is the received op's hash. */
+static int same_as_held(wctx *w, const conv_state *c, op *o, int delivered, int *same,
+                        digest *mine)
 {
-    digest mine, theirs;
+    digest theirs;
     int rc = held_hash(w, c, o->id, delivered, &theirs);
     if (rc)
         return rc;
     if (op_has_body(o->kind) && !o->erased)
         digest_body_hash(o->body_hash, o->body, o->body_len);
-    mine = digest_op_hash(o);
-    *same = mine.lo == theirs.lo && mine.hi == theirs.hi;
+    *mine = digest_op_hash(o);
+    *same = mine->lo == theirs.lo && mine->hi == theirs.hi;
     return MSGLOG_OK;
 }
 
@@ -102,10 +103,14 @@ int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len)
         return rc;
     int held = o->id.seq <= vv_get(&c->delivered, o->id.replica);
     if (held || pending_has(w, c, o->id)) {
-        /* A duplicate, or an equivocation when the content differs. */
-        int same;
-        rc = same_as_held(w, c, o, held, &same);
+        /* A duplicate, or an equivocation when the content differs: the
+         * other version is kept as evidence (src/equivocal.c). */
+        int same, is_new = 0;
+        digest mine;
+        rc = same_as_held(w, c, o, held, &same, &mine);
         if (!rc && !same)
+            rc = equiv_keep(w, c, o, mine, enc, len, &is_new);
+        if (!rc && is_new)
             w->equivocal++;
         return rc;
     }

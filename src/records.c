@@ -8,19 +8,25 @@
 #include "codec/state_codec.h"
 #include "log/keys.h"
 
+int oprec_write(store_txn *t, int tbl, store_val key, uint8_t kind, uint64_t hlc,
+                const uint8_t *enc, size_t len)
+{
+    void *space;
+    int rc = store_reserve(t, tbl, key, OPREC_HEAD + len, &space);
+    if (rc)
+        return rc;
+    uint8_t *rec = space;
+    rec[0] = kind;
+    key_put_u64(rec + 1, hlc);
+    memcpy(rec + OPREC_HEAD, enc, len);
+    return MSGLOG_OK;
+}
+
 int oprec_put(store_txn *t, uint32_t cid, const op *o, const uint8_t *enc, size_t len)
 {
     uint8_t key[KEY_OP_LEN];
     key_op(key, cid, o->id);
-    void *space;
-    int rc = store_reserve(t, TBL_OPS, (store_val){ key, sizeof key }, OPREC_HEAD + len, &space);
-    if (rc)
-        return rc;
-    uint8_t *rec = space;
-    rec[0] = o->kind;
-    key_put_u64(rec + 1, o->hlc);
-    memcpy(rec + OPREC_HEAD, enc, len);
-    return MSGLOG_OK;
+    return oprec_write(t, TBL_OPS, (store_val){ key, sizeof key }, o->kind, o->hlc, enc, len);
 }
 
 int oprec_scrub(store_txn *t, uint32_t cid, op_id id)

@@ -99,8 +99,9 @@ typedef struct oplist {
     size_t n, cap;
 } oplist;
 
-static int oplist_push(oplist *l, const uint8_t *p, size_t len)
+static int oplist_push(void *ctx, const uint8_t *p, size_t len)
 {
+    oplist *l = ctx;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
         codec_bytes *e = realloc(l->e, cap * sizeof *e);
@@ -145,6 +146,9 @@ static int append_missing(store_txn *t, const uint8_t *name, size_t len,
         if (vv_set(&have, theirs->vv[i].replica, theirs->vv[i].seq) != 0)
             rc = MSGLOG_ENOMEM;
     store_cursor *cur = NULL;
+    int evidence = 0;   /* other versions of equivocated ids go along */
+    if (!rc)
+        rc = equiv_held(t, c.cid, &evidence);
     if (!rc)
         rc = store_cursor_open(t, TBL_OPS, &cur);
     for (size_t i = 0; i < c.delivered.n && !rc; i++) {
@@ -152,6 +156,8 @@ static int append_missing(store_txn *t, const uint8_t *name, size_t len,
         uint64_t from = vv_get(&have, e.replica) + 1;
         if (from <= e.seq)
             rc = append_range(cur, c.cid, e.replica, from, e.seq, l);
+        if (!rc && from <= e.seq && evidence)
+            rc = equiv_append(t, c.cid, e.replica, from, e.seq, oplist_push, l);
     }
     store_cursor_close(cur);
     vv_free(&have);

@@ -85,7 +85,11 @@ static int totals_put(wctx *w)
 
 int wctx_commit(wctx *w)
 {
-    int rc = w->totals_loaded ? totals_put(w) : MSGLOG_OK;
+    int rc = MSGLOG_OK;
+    for (size_t i = 0; i < w->n_convs && !rc; i++)
+        rc = equiv_settle(w, &w->convs[i]->st);
+    if (!rc && w->totals_loaded)
+        rc = totals_put(w);
     for (size_t i = 0; i < w->n_convs && !rc; i++)
         rc = conv_state_put(w->txn, &w->convs[i]->st);
     if (rc) {
