@@ -60,8 +60,10 @@ extern "C" {
                                   whose dependencies are missing were dropped
                                   (resend them later), all else committed    */
 #define MSGLOG_EEQUIVOCAL (-13) /* receive: an op reuses an id already held
-                                  with different content; it was refused,
-                                  all else committed                        */
+                                  with different content; it was kept as
+                                  evidence, not applied as received (the
+                                  rule: docs/reliability.md), all else
+                                  committed                                 */
 
 /* Static text for an error code (never NULL). */
 MSGLOG_API const char *msglog_strerror(int err);
@@ -183,11 +185,14 @@ typedef struct msglog_buf {
  * as pending; everything that is ready is applied, in any order received.
  * A batch that holds one undecodable op is refused whole (MSGLOG_ECORRUPT,
  * MSGLOG_EVERSION, MSGLOG_EKIND, MSGLOG_ELIMIT) and changes nothing; so does
- * any storage failure. Two refusals touch single ops only, so that one bad
+ * any storage failure. Two outcomes touch single ops only, so that one bad
  * peer cannot block valid traffic: an op that reuses an id already held with
- * different content (equivocation) is refused, and an op that would have to
- * wait while the pending buffer is at its cap is dropped; the rest of the
- * batch is committed and the call returns MSGLOG_EEQUIVOCAL or
+ * different content (equivocation, which only a faulty replica makes) is not
+ * applied as received but kept as evidence: of all versions of an id, the one
+ * with the lowest content hash counts and any delete among them deletes, on
+ * every replica whatever the order (docs/reliability.md); and an op that
+ * would have to wait while the pending buffer is at its cap is dropped. The
+ * rest of the batch is committed and the call returns MSGLOG_EEQUIVOCAL or
  * MSGLOG_EPENDINGFULL.
  */
 MSGLOG_API int msglog_receive(msglog *log, const void *op, size_t op_len);
