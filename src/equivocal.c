@@ -286,7 +286,8 @@ static int replay_list(store_txn *t, const conv_state *c, const evlist *l, repla
         free(items);
         return rc;
     }
-    qsort(items, n, sizeof *items, replay_cmp);
+    if (n)   /* items is NULL when the conversation has only pending ops */
+        qsort(items, n, sizeof *items, replay_cmp);
     *out = items;
     *n_out = n;
     return MSGLOG_OK;

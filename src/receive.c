@@ -9,45 +9,51 @@
 #include "crdt/causal.h"
 #include "crdt/digest.h"
 
-/* The hash of op bytes as they are held (delivered or pending). */
-static int held_hash(wctx *w, const conv_state *c, op_id id, int delivered, digest *h)
+/* The bytes of an op as they are held (delivered or pending), borrowed. */
+static int held_bytes(wctx *w, const conv_state *c, op_id id, int delivered,
+                      const uint8_t **enc, size_t *len)
 {
-    const uint8_t *enc;
-    size_t len;
     uint8_t kind;
     uint64_t hlc;
     store_val v = { NULL, 0 };
-    int rc = delivered ? oprec_get(w->txn, c->cid, id, &kind, &hlc, &enc, &len)
+    int rc = delivered ? oprec_get(w->txn, c->cid, id, &kind, &hlc, enc, len)
                        : pending_get(w->txn, c->cid, id, &v);
     if (!delivered && !rc) {
-        enc = v.data;
-        len = v.len;
+        *enc = v.data;
+        *len = v.len;
     }
-    if (rc)
-        return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
-    op held;
-    if (codec_op_decode(&held, enc, len) != CODEC_OK)
-        return MSGLOG_ECORRUPT;
-    if (op_has_body(held.kind) && !held.erased)
-        digest_body_hash(held.body_hash, held.body, held.body_len);
-    *h = digest_op_hash(&held);
-    codec_op_clear(&held);
-    return MSGLOG_OK;
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
 }
 
-/* Whether a received op with an id already held has the same content: its
- * hash covers every field (the body by its hash, so an erased copy of the
- * same op is the same op). *mine is the received op's hash. */
-static int same_as_held(wctx *w, const conv_state *c, op *o, int delivered, int *same,
-                        digest *mine)
+static digest hash_with_body(op *o)
 {
-    digest theirs;
-    int rc = held_hash(w, c, o->id, delivered, &theirs);
-    if (rc)
-        return rc;
     if (op_has_body(o->kind) && !o->erased)
         digest_body_hash(o->body_hash, o->body, o->body_len);
-    *mine = digest_op_hash(o);
+    return digest_op_hash(o);
+}
+
+/* Whether a received op (bytes enc) with an id already held has the same
+ * content. Equal bytes are the common case (a plain duplicate) and need no
+ * hashing; otherwise the hashes decide: they cover every field, the body by
+ * its hash, so an erased copy of the same op is the same op. *mine is the
+ * received op's hash when the content differs. */
+static int same_as_held(wctx *w, const conv_state *c, op *o, const uint8_t *enc, size_t len,
+                        int delivered, int *same, digest *mine)
+{
+    const uint8_t *held_enc;
+    size_t held_len;
+    int rc = held_bytes(w, c, o->id, delivered, &held_enc, &held_len);
+    if (rc)
+        return rc;
+    *same = held_len == len && memcmp(held_enc, enc, len) == 0;
+    if (*same)
+        return MSGLOG_OK;
+    op held;
+    if (codec_op_decode(&held, held_enc, held_len) != CODEC_OK)
+        return MSGLOG_ECORRUPT;
+    digest theirs = hash_with_body(&held);
+    codec_op_clear(&held);
+    *mine = hash_with_body(o);
     *same = mine->lo == theirs.lo && mine->hi == theirs.hi;
     return MSGLOG_OK;
 }
@@ -107,7 +113,7 @@ int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len)
          * other version is kept as evidence (src/equivocal.c). */
         int same, is_new = 0;
         digest mine;
-        rc = same_as_held(w, c, o, held, &same, &mine);
+        rc = same_as_held(w, c, o, enc, len, held, &same, &mine);
         if (!rc && !same)
             rc = equiv_keep(w, c, o, mine, enc, len, &is_new);
         if (!rc && is_new)

@@ -229,6 +229,24 @@ Test(hostile, a_version_waiting_as_pending_is_settled_on_delivery)
     free(fake2.p);
 }
 
+/* Found by fuzz_receive: two versions of an op that can only wait, in a
+ * conversation with nothing delivered (a rebuild with no ops to replay). */
+Test(hostile, versions_of_an_op_in_a_conversation_with_only_pending_ops)
+{
+    send_text(a, "first");
+    msglog_id m2 = send_text(a, "second");
+    bytes x2 = bytes_of(a, m2);
+    bytes fake2 = with_body(&x2, "forged");
+    CHECK_OK(msglog_receive(b, x2.p, x2.n));
+    receive_expect(b, &fake2, MSGLOG_EEQUIVOCAL);
+    msglog_conv_info *info = check_info(b, C1);
+    cr_assert_eq(info->pending, 1);
+    cr_assert_eq(info->n_messages, 0);
+    msglog_free(info);
+    msglog_free(x2.p);
+    free(fake2.p);
+}
+
 Test(hostile, equivocation_in_a_batch_does_not_block_valid_ops)
 {
     msglog_id m1 = send_text(a, "first");
