@@ -1,8 +1,9 @@
 /*
- * Writes the seed corpora of the three fuzz targets from real encodings:
+ * Writes the seed corpora of the four fuzz targets from real encodings:
  *
  *   make_corpus OUTDIR     -> OUTDIR/fuzz_op_decode/, fuzz_sync_decode/,
- *                             fuzz_receive/ (existing files are replaced)
+ *                             fuzz_receive/, fuzz_records/ (existing files
+ *                             are replaced)
  *
  * It builds the seed scenario (fuzz/scenario.c) in a temporary directory and
  * takes from its four stores: every op of every kind as stored (deleted texts
@@ -12,6 +13,10 @@
  * delete and unreact by a non-author, targets that are not messages) and
  * hand-written hostile frames (huge declared sizes, unknown versions and
  * kinds, non-canonical forms, deep nesting, bad UTF-8, truncation).
+ * fuzz_records gets every stored conversation and message record of the
+ * four stores (read from LMDB once they are closed), records encoded with
+ * the state encoders at the edges of their fields, and hand-written hostile
+ * records.
  *
  * fuzz_receive seeds carry its selector byte first (see fuzz_receive.c):
  * 0 one op, 1 a batch of [u16 BE length][op], 2 a sync response,
@@ -28,7 +33,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
 #include "codec/op_codec.h"
+#include "codec/state_codec.h"
 #include "fuzz/scenario.h"
 #include "msglog.h"
 
@@ -388,6 +396,200 @@ static const raw hostile_sync[] = {
 };
 #define N_HOSTILE_SYNC (sizeof hostile_sync / sizeof *hostile_sync)
 
+/* ---- stored records (fuzz_records) -------------------------------------- */
+
+/* Every value of `table` in the closed store root/<store>, as seeds
+ * <prefix>-<store>-<n> in key order. Read with LMDB directly: the API hands
+ * out no raw records. Each must decode, or the seed would not be what its
+ * name says. */
+static void emit_table(const char *root, int store, const char *table, int is_conv)
+{
+    char path[4096], name[256];
+    snprintf(path, sizeof path, "%s/%s", root, scen_name[store]);
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_env_create(&env) || mdb_env_set_maxdbs(env, 32) ||
+        mdb_env_open(env, path, MDB_RDONLY, 0600) ||
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) || mdb_dbi_open(txn, table, 0, &dbi) ||
+        mdb_cursor_open(txn, dbi, &cur))
+        die("reading a store's records");
+    int n = 0;
+    for (MDB_cursor_op op = MDB_FIRST; mdb_cursor_get(cur, &k, &v, op) == 0; op = MDB_NEXT) {
+        conv_state c;
+        msg_state m;
+        int rc = is_conv ? codec_conv_decode(&c, v.mv_data, v.mv_size)
+                         : codec_msg_decode(&m, v.mv_data, v.mv_size);
+        if (rc)
+            die("a stored record does not decode");
+        if (is_conv)
+            conv_free(&c);
+        else
+            msg_free(&m);
+        snprintf(name, sizeof name, "%s-%s-%d", is_conv ? "conv" : "msg", scen_name[store], n++);
+        emit("fuzz_records", name, v.mv_data, v.mv_size);
+    }
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+}
+
+static void emit_conv(const char *name, const conv_state *c)
+{
+    uint8_t *p;
+    size_t n;
+    if (codec_conv_encode(&p, &n, c))
+        die("codec_conv_encode");
+    emit("fuzz_records", name, p, n);
+    free(p);
+}
+
+static void emit_msg(const char *name, const msg_state *m)
+{
+    uint8_t *p;
+    size_t n;
+    if (codec_msg_encode(&p, &n, m))
+        die("codec_msg_encode");
+    emit("fuzz_records", name, p, n);
+    free(p);
+}
+
+static void add_read(conv_state *c, const char *user, uint64_t hlc, op_id msg)
+{
+    read_marker *r = realloc(c->reads, (c->n_reads + 1) * sizeof *r);
+    if (!r)
+        die("out of memory");
+    c->reads = r;
+    r += c->n_reads++;
+    r->user_len = strlen(user);
+    r->user = dup_bytes(user, r->user_len).p;
+    r->hlc = hlc;
+    r->msg = msg;
+}
+
+static void add_reaction(msg_state *m, const char *key, const char *user, op_id live)
+{
+    reaction *r = realloc(m->reactions, (m->n_reactions + 1) * sizeof *r);
+    if (!r)
+        die("out of memory");
+    m->reactions = r;
+    r += m->n_reactions++;
+    memset(r, 0, sizeof *r);
+    r->key_len = strlen(key);
+    r->key = dup_bytes(key, r->key_len).p;
+    r->user_len = strlen(user);
+    r->user = dup_bytes(user, r->user_len).p;
+    if (ids_add(&r->live, live))
+        die("out of memory");
+}
+
+/* A user name of n bytes: past 31 it takes a str8 header. */
+static const char long_name[] = "a-user-name-of-forty-bytes-0123456789abc";
+
+/* Records at the edges of their fields, from the encoders: every uint
+ * width, empty and str8 strings, array16 counts (over 15 elements). */
+static void emit_edge_records(void)
+{
+    conv_state c = { 0 };
+    emit_conv("edge-conv-empty", &c);
+    c.cid = UINT32_MAX;
+    c.maxhlc = UINT64_MAX;
+    c.pending = 0x10000;
+    c.n_messages = 0x100;
+    c.dig = (digest){ UINT64_MAX, 1 };
+    for (uint64_t r = 1; r <= 20; r++)
+        if (vv_set(&c.delivered, (UINT64_C(1) << (3 * r)) - 1, UINT64_MAX >> (3 * r)) ||
+            (r <= 2 && vv_set(&c.own_ctx, r, 0x80)))
+            die("out of memory");
+    for (int i = 0; i < 17; i++) {
+        char u[64];
+        snprintf(u, sizeof u, "%s%02d", i == 16 ? long_name : "u", i);
+        add_read(&c, i == 0 ? "" : u, (uint64_t)i << 40, (op_id){ 1, (uint64_t)i + 1 });
+    }
+    emit_conv("edge-conv-wide", &c);
+    conv_free(&c);
+
+    msg_state m;
+    if (msg_init(&m, (const uint8_t *)"", 0))
+        die("out of memory");
+    emit_msg("edge-msg-empty-author", &m);
+    msg_free(&m);
+    if (msg_init(&m, (const uint8_t *)long_name, strlen(long_name)))
+        die("out of memory");
+    m.deleted = m.edited = m.has_best = 1;
+    m.best = (op_id){ UINT64_MAX, 0x10000 };
+    m.best_hlc = UINT64_MAX;
+    for (uint64_t i = 1; i <= 20; i++)
+        if (ids_add(&m.edits, (op_id){ i, i << 20 }) ||
+            (i <= 2 && ids_add(&m.heads, (op_id){ i, i << 20 })))
+            die("out of memory");
+    add_reaction(&m, "", "", (op_id){ 1, 1 });
+    add_reaction(&m, "\xf0\x9f\x91\x8d", long_name, (op_id){ 0x100000000, 2 });
+    emit_msg("edge-msg-wide", &m);
+    msg_free(&m);
+}
+
+/* Hand-written records, each wrong (or odd) in one way. A good conversation
+ * record is 99 01 07 90 90 00 00 00 c4 10 <16 bytes> 90, a good message
+ * record 97 01 a1 61 00 c0 90 90 90. */
+static const raw hostile_records[] = {
+    RAW("hostile-empty", ""),
+    RAW("hostile-conv-ok", "\x99\x01\x07\x90\x90\x00\x00\x00\xc4\x10"
+                           "0123456789abcdef\x90"),
+    RAW("hostile-msg-ok", "\x97\x01\xa1\x61\x00\xc0\x90\x90\x90"),
+    /* Flags are a uint: bits above 1 decode, and re-encoding drops them. */
+    RAW("hostile-msg-flags-4", "\x97\x01\xa1\x61\x04\xc0\x90\x90\x90"),
+    RAW("hostile-msg-flags-uint8", "\x97\x01\xa1\x61\xcc\xff\xc0\x90\x90\x90"),
+    RAW("hostile-msg-flags-uint64", "\x97\x01\xa1\x61\xcf\x80\x00\x00\x00\x00\x00\x00"
+                                    "\x02\xc0\x90\x90\x90"),
+    RAW("hostile-conv-version-2", "\x99\x02\x07\x90\x90\x00\x00\x00\xc4\x10"
+                                  "0123456789abcdef\x90"),
+    RAW("hostile-msg-version-2", "\x97\x02\xa1\x61\x00\xc0\x90\x90\x90"),
+    RAW("hostile-version-2-truncated", "\x99\x02"),
+    RAW("hostile-version-uint8", "\x97\xcc\x01\xa1\x61\x00\xc0\x90\x90\x90"),
+    RAW("hostile-conv-cid-33-bits", "\x99\x01\xcf\x00\x00\x00\x01\x00\x00\x00\x00\x90\x90"
+                                    "\x00\x00\x00\xc4\x10" "0123456789abcdef\x90"),
+    RAW("hostile-conv-vv-4g", "\x99\x01\x07\xdd\xff\xff\xff\xff"),
+    RAW("hostile-conv-vv-odd", "\x99\x01\x07\x91\x01\x90\x00\x00\x00\xc4\x10"
+                               "0123456789abcdef\x90"),
+    RAW("hostile-conv-vv-zero", "\x99\x01\x07\x92\x01\x00\x90\x00\x00\x00\xc4\x10"
+                                "0123456789abcdef\x90"),
+    RAW("hostile-conv-digest-17", "\x99\x01\x07\x90\x90\x00\x00\x00\xc4\x11"
+                                  "0123456789abcdefg\x90"),
+    RAW("hostile-conv-digest-bin32-4g", "\x99\x01\x07\x90\x90\x00\x00\x00\xc6\xff\xff\xff\xff"),
+    RAW("hostile-conv-reads-4g", "\x99\x01\x07\x90\x90\x00\x00\x00\xc4\x10"
+                                 "0123456789abcdef\xdd\xff\xff\xff\xff"),
+    RAW("hostile-conv-read-of-3", "\x99\x01\x07\x90\x90\x00\x00\x00\xc4\x10"
+                                  "0123456789abcdef\x91\x93\xa1\x62\x01\x01"),
+    RAW("hostile-conv-trailing", "\x99\x01\x07\x90\x90\x00\x00\x00\xc4\x10"
+                                 "0123456789abcdef\x90\x00"),
+    RAW("hostile-msg-author-str32-4g", "\x97\x01\xdb\xff\xff\xff\xff"),
+    RAW("hostile-msg-author-str8-short", "\x97\x01\xd9\x01\x61\x00\xc0\x90\x90\x90"),
+    RAW("hostile-msg-best-nested", "\x97\x01\xa1\x61\x00\x91\x91\x91\x91\x91\x91\x91"
+                                   "\x91\x91\x90\x90\x90\x90"),
+    RAW("hostile-msg-best-of-2", "\x97\x01\xa1\x61\x00\x92\x01\x02\x90\x90\x90"),
+    RAW("hostile-msg-reactions-4g", "\x97\x01\xa1\x61\x00\xc0\x90\x90\xdd\xff\xff\xff\xff"),
+    RAW("hostile-msg-reactions-16-claimed", "\x97\x01\xa1\x61\x00\xc0\x90\x90\xdc\x00\x10"
+                                            "\x93\xa0\xa0\x90"),
+    RAW("hostile-msg-reaction-live-odd", "\x97\x01\xa1\x61\x00\xc0\x90\x90\x91\x93\xa1\x6b"
+                                         "\xa1\x75\x91\x01"),
+    RAW("hostile-msg-edits-noncanonical", "\x97\x01\xa1\x61\x00\xc0\x90\xdc\x00\x02\x01\x01\x90"),
+};
+#define N_HOSTILE_RECORDS (sizeof hostile_records / sizeof *hostile_records)
+
+static void emit_records(const char *root)
+{
+    for (int i = 0; i < SCEN_N; i++) {
+        emit_table(root, i, "conv_state", 1);
+        emit_table(root, i, "msgs", 0);
+    }
+    emit_edge_records();
+    for (size_t i = 0; i < N_HOSTILE_RECORDS; i++)
+        emit("fuzz_records", hostile_records[i].name, hostile_records[i].p, hostile_records[i].n);
+}
+
 /* ---- batches --------------------------------------------------------------- */
 
 static void batch_add(bytes *b, const bytes *op)
@@ -414,9 +616,10 @@ int main(int argc, char **argv)
         return 2;
     }
     snprintf(outdir, sizeof outdir, "%s", argv[1]);
-    const char *targets[] = { "fuzz_op_decode", "fuzz_sync_decode", "fuzz_receive" };
+    const char *targets[] = { "fuzz_op_decode", "fuzz_sync_decode", "fuzz_receive",
+                              "fuzz_records" };
     mkdir(outdir, 0755);
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < 4; t++) {
         char dir[8192];
         snprintf(dir, sizeof dir, "%s/%s", outdir, targets[t]);
         rm_tree(dir);
@@ -643,6 +846,7 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < SCEN_N; i++)
         msglog_close(st[i]);
+    emit_records(tmp);
     for (size_t i = 0; i < n_ops; i++)
         free(ops[i].enc.p);
     rm_tree(tmp);
