@@ -50,8 +50,8 @@ static int erase_stored(wctx *w, uint32_t cid, op_id id)
     if (rc)
         return rc;
     op o;
-    if (codec_op_decode(&o, enc, len) != CODEC_OK)
-        return MSGLOG_ECORRUPT;
+    if ((rc = stored_op_decode(&o, enc, len)) != MSGLOG_OK)
+        return rc;
     uint8_t *erased = NULL;
     size_t erased_len = 0;
     if (!o.erased) {

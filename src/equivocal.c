@@ -152,8 +152,8 @@ static int record_hash(store_txn *t, uint32_t cid, op_id id, uint8_t out[16])
     if (rc)
         return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
     op o;
-    if (codec_op_decode(&o, enc, len) != CODEC_OK)
-        return MSGLOG_ECORRUPT;
+    if ((rc = stored_op_decode(&o, enc, len)) != MSGLOG_OK)
+        return rc;
     digest_to_bytes(out, hash_of(&o));
     codec_op_clear(&o);
     return MSGLOG_OK;
@@ -341,9 +341,9 @@ static int replay_one(wctx *w, conv_state *c, const replay_item *it)
         return rc;
     memcpy(copy, enc, len);
     op o;
-    if (codec_op_decode(&o, copy, len) != CODEC_OK) {
+    if ((rc = stored_op_decode(&o, copy, len)) != MSGLOG_OK) {
         free(copy);
-        return MSGLOG_ECORRUPT;
+        return rc;
     }
     digest h = hash_of(&o);
     int erase_op = 0;
@@ -365,11 +365,12 @@ static int erase_evidence(wctx *w, conv_state *c, const evidence *e)
     if (e->kind != OP_SEND && e->kind != OP_EDIT)
         return MSGLOG_OK;
     op o;
-    if (codec_op_decode(&o, e->rec + OPREC_HEAD, e->rec_len - OPREC_HEAD) != CODEC_OK)
-        return MSGLOG_ECORRUPT;
+    int rc = stored_op_decode(&o, e->rec + OPREC_HEAD, e->rec_len - OPREC_HEAD);
+    if (rc)
+        return rc;
     uint64_t hlc;
     msg_state m;
-    int rc = o.erased ? MSGLOG_ENOTFOUND
+    rc = o.erased ? MSGLOG_ENOTFOUND
                       : msgrec_load(w->txn, c->cid, o.kind == OP_SEND ? o.id : o.target, &hlc, &m);
     int deleted = 0;
     if (!rc) {

@@ -143,6 +143,10 @@ int equiv_settle(wctx *w, conv_state *c);
 int equiv_append(store_txn *t, uint32_t cid, uint64_t replica, uint64_t from, uint64_t to,
                  int (*push)(void *ctx, const uint8_t *enc, size_t len), void *ctx);
 
+/* Decodes op bytes the store holds: a failure is MSGLOG_ECORRUPT, except
+ * running out of memory (MSGLOG_ENOMEM). */
+int stored_op_decode(op *o, const uint8_t *enc, size_t len);
+
 /* Maps a codec error to a handle error with a message. */
 int ml_codec_fail(msglog *log, int rc, const char *what);
 

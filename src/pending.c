@@ -134,11 +134,12 @@ static void taken_free(taken *t, size_t n)
  * nothing finds it in the buffer while it is being retried. */
 static int take_entry(wctx *w, uint32_t cid, taken *t)
 {
-    if (codec_op_decode(&t->o, t->enc, t->len) != CODEC_OK)
-        return MSGLOG_ECORRUPT;
+    int rc = stored_op_decode(&t->o, t->enc, t->len);
+    if (rc)
+        return rc;
     uint8_t ikey[KEY_OP_LEN];
     key_op(ikey, cid, t->o.id);
-    int rc = store_del(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey });
+    rc = store_del(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey });
     if (!rc)
         rc = edit_index(w, cid, &t->o, NULL);
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;   /* every entry is indexed */
@@ -256,8 +257,8 @@ static int erase_pending_edit(wctx *w, uint32_t cid, op_id wait, op_id id)
     if (rc)
         return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
     op o;
-    if (codec_op_decode(&o, v.data, v.len) != CODEC_OK)
-        return MSGLOG_ECORRUPT;
+    if ((rc = stored_op_decode(&o, v.data, v.len)) != MSGLOG_OK)
+        return rc;
     uint8_t *enc = NULL;
     size_t len = 0, old_len = v.len;
     if (!o.erased) {

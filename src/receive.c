@@ -49,8 +49,8 @@ static int same_as_held(wctx *w, const conv_state *c, op *o, const uint8_t *enc,
     if (*same)
         return MSGLOG_OK;
     op held;
-    if (codec_op_decode(&held, held_enc, held_len) != CODEC_OK)
-        return MSGLOG_ECORRUPT;
+    if ((rc = stored_op_decode(&held, held_enc, held_len)) != MSGLOG_OK)
+        return rc;
     digest theirs = hash_with_body(&held);
     codec_op_clear(&held);
     *mine = hash_with_body(o);

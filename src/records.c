@@ -86,3 +86,9 @@ int msgrec_store(store_txn *t, uint32_t cid, uint64_t hlc, op_id id, const msg_s
     free(buf);
     return rc;
 }
+
+int stored_op_decode(op *o, const uint8_t *enc, size_t len)
+{
+    int rc = codec_op_decode(o, enc, len);
+    return rc == CODEC_OK ? MSGLOG_OK : rc == CODEC_ENOMEM ? MSGLOG_ENOMEM : MSGLOG_ECORRUPT;
+}

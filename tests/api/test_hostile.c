@@ -365,3 +365,15 @@ Test(hostile, pending_bytes_cap_and_no_conversation_flood)
     msglog_free(convs);
     msglog_close(d);
 }
+
+Test(hostile, another_version_of_an_own_op)
+{
+    msglog_id m = send_text(a, "mine");
+    bytes real = bytes_of(a, m);
+    bytes fake = with_body(&real, "not mine");
+    receive_expect(a, &fake, MSGLOG_EEQUIVOCAL);
+    msglog_page *p = check_get(a, C1, m);
+    msglog_free(p);
+    msglog_free(real.p);
+    free(fake.p);
+}

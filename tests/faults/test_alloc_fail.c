@@ -52,6 +52,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "codec/op_codec.h"
 #include "msglog.h"
 #include "support/check.h"
 #include "support/dump.h"
@@ -155,6 +156,8 @@ static struct {
     msglog_id m1, m2, m3, b1, b2, c1_1;
     void *carol1;            /* carol's first op of c1: wakes her pending ops */
     size_t carol1_n;
+    uint8_t *fake_m1;        /* alice's m1 with another body: an equivocation */
+    size_t fake_m1_n;
     msglog_buf batch[8];     /* for receive_batch: see build_fixture */
     size_t n_batch;
 } fx;
@@ -171,6 +174,24 @@ static void *op_copy(msglog *log, const char *conv, msglog_id id, size_t *n)
     void *p = NULL;
     CHECK_OK(msglog_op_bytes(log, &p, n, conv, strlen(conv), id));
     return p;
+}
+
+/* Op `id` of c1 as `log` holds it, with another body: what a replica
+ * restored from an old backup sends when it reuses the id. */
+static uint8_t *other_version(msglog *log, msglog_id id, const char *body, size_t *n)
+{
+    size_t len;
+    void *real = op_copy(log, "c1", id, &len);
+    op o;
+    cr_assert_eq(codec_op_decode(&o, real, len), CODEC_OK);
+    cr_assert(!o.erased, "fixture: the op must still have its text");
+    o.body = (const uint8_t *)body;
+    o.body_len = strlen(body);
+    uint8_t *fake = NULL;
+    cr_assert_eq(codec_op_encode(&fake, n, &o, 0), CODEC_OK);
+    codec_op_clear(&o);
+    msglog_free(real);
+    return fake;
 }
 
 static void build_fixture(void)
@@ -212,6 +233,7 @@ static void build_fixture(void)
     for (uint64_t s = 2; s <= 4; s++)
         check_forward(c, a, "c1", 2, (msglog_id){3, s});
     fx.carol1 = op_copy(c, "c1", fx.c1_1, &fx.carol1_n);
+    fx.fake_m1 = other_version(a, fx.m1, "a second version of m1", &fx.fake_m1_n);
 
     /* bob goes on (none of this is in A): an edit, a delete of a message
      * with an edit, a react, a new conversation; the batch for A holds
@@ -323,6 +345,7 @@ static void setup(void)
 static void teardown(void)
 {
     free(fx.carol1);
+    free(fx.fake_m1);
     for (size_t i = 0; i < fx.n_batch; i++)
         free((void *)fx.batch[i].data);
     tmpdir_remove(root);
@@ -402,6 +425,19 @@ static int op_receive_batch(world *w, opres *r)
     if (rc == MSGLOG_OK)
         r->res = strdup("received");
     return rc;
+}
+
+/* An equivocation: kept as evidence, and the conversation (with edits,
+ * reactions, a delete and pending ops) rebuilt from its versions. */
+static int op_receive_equivocal(world *w, opres *r)
+{
+    ARM();
+    int rc = msglog_receive(w->a, fx.fake_m1, fx.fake_m1_n);
+    DISARM();
+    if (rc != MSGLOG_EEQUIVOCAL)
+        return rc == MSGLOG_OK ? MSGLOG_EINVAL : rc;
+    r->res = strdup("kept as evidence");
+    return MSGLOG_OK;
 }
 
 static int op_sync_request(world *w, opres *r)
@@ -717,7 +753,9 @@ static void run_mode(const char *name, op_fn fn, world *w, int mode,
             continue;
         }
         st->failed++;
-        cr_assert_lt(rc, 0);
+        cr_assert_eq(rc, MSGLOG_ENOMEM, "%s %s N=%" PRIu64 ": an allocation failure reported as "
+                     "%d (%s): %s", name, mn, n, rc, msglog_strerror(rc),
+                     w->a ? msglog_errmsg(w->a) : "");
         st->codes[-rc < 16 ? -rc : 15]++;
         cr_assert(!r.handed_out, "%s %s N=%" PRIu64 ": failed with %d but left an output "
                   "pointer set", name, mn, n, rc);
@@ -817,6 +855,7 @@ Test(alloc_fail, unreact) { run_op("unreact", op_unreact); }
 Test(alloc_fail, mark_read) { run_op("mark_read", op_mark_read); }
 Test(alloc_fail, receive) { run_op("receive", op_receive); }
 Test(alloc_fail, receive_batch) { run_op("receive_batch", op_receive_batch); }
+Test(alloc_fail, receive_equivocal) { run_op("receive_equivocal", op_receive_equivocal); }
 Test(alloc_fail, sync_request) { run_op("sync_request", op_sync_request); }
 Test(alloc_fail, sync_request_conv) { run_op("sync_request_conv", op_sync_request_conv); }
 Test(alloc_fail, sync_response) { run_op("sync_response", op_sync_response); }
