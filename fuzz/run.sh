@@ -4,7 +4,7 @@
 #
 #   fuzz/run.sh [SECONDS [TARGET...]]      (make fuzz FUZZ_SECONDS=N)
 #
-# SECONDS defaults to $FUZZ_SECONDS, else 60; TARGET to all four.
+# SECONDS defaults to $FUZZ_SECONDS, else 60; TARGET to all five.
 # Each run starts from the committed seeds (fuzz/corpus/<target>, read only)
 # plus the working corpus it keeps growing in $OUT/corpus/<target>; crashes
 # go to $OUT/artifacts/<target>/, the full log to $OUT/logs/<target>-<time>.log,
@@ -17,7 +17,7 @@ OUT=${FUZZ_OUT:-$ROOT/build-fuzz}
 SECS=${1:-${FUZZ_SECONDS:-60}}
 [ $# -gt 0 ] && shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_op_decode fuzz_sync_decode fuzz_receive fuzz_records)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_op_decode fuzz_sync_decode fuzz_receive fuzz_records fuzz_session_decode)
 
 nice -n 19 make -s -C "$ROOT/fuzz" OUT="$OUT" -j "$(nproc 2>/dev/null || echo 2)" || exit 1
 mkdir -p "$OUT/logs"
