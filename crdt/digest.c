@@ -112,3 +112,10 @@ digest digest_from_bytes(const uint8_t in[16])
     }
     return d;
 }
+
+digest digest_op_content(op *o)
+{
+    if (op_has_body(o->kind) && !o->erased)
+        digest_body_hash(o->body_hash, o->body, o->body_len);
+    return digest_op_hash(o);
+}

@@ -17,6 +17,8 @@ typedef struct digest {
 void digest_body_hash(uint8_t out[OP_HASH_LEN], const uint8_t *body, size_t len);
 /* The op's hash; o->body_hash must be filled for OP_SEND and OP_EDIT. */
 digest digest_op_hash(const op *o);
+/* The op's hash, filling o->body_hash first when the op has its text. */
+digest digest_op_content(op *o);
 void digest_add(digest *d, digest h);
 void digest_to_bytes(uint8_t out[16], digest d);
 digest digest_from_bytes(const uint8_t in[16]);

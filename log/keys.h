@@ -11,6 +11,7 @@
 #define KEY_OP_LEN 20      /* cid(4) replica(8) seq(8) */
 #define KEY_MSG_LEN 28     /* cid(4) hlc(8) replica(8) seq(8) */
 #define KEY_PENDING_LEN 36 /* cid(4) wait(16) id(16) */
+#define KEY_EQUIV_LEN 36   /* cid(4) replica(8) seq(8) content hash(16) */
 
 static inline void key_put_u32(uint8_t *p, uint32_t v)
 {

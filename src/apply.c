@@ -158,9 +158,7 @@ int apply_effect(wctx *w, conv_state *c, op *o, int *erase_op)
 
 int apply_deliver(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len)
 {
-    if (op_has_body(o->kind) && !o->erased)
-        digest_body_hash(o->body_hash, o->body, o->body_len);
-    digest h = digest_op_hash(o);
+    digest h = digest_op_content(o);
     int erase_op;
     int rc = apply_effect(w, c, o, &erase_op);
     if (!rc)

@@ -20,23 +20,15 @@
 #include <string.h>
 
 #include "codec/op_codec.h"
+#include "crdt/causal.h"
 #include "crdt/digest.h"
 #include "log/keys.h"
 
-#define KEY_EQUIV_LEN (KEY_OP_LEN + 16)   /* cid|replica|seq|hash */
 
 static void key_equiv(uint8_t k[KEY_EQUIV_LEN], uint32_t cid, op_id id, digest h)
 {
     key_op(k, cid, id);
     digest_to_bytes(k + KEY_OP_LEN, h);
-}
-
-/* The hash of a decoded op (its body hash filled first when it has text). */
-static digest hash_of(op *o)
-{
-    if (op_has_body(o->kind) && !o->erased)
-        digest_body_hash(o->body_hash, o->body, o->body_len);
-    return digest_op_hash(o);
 }
 
 int equiv_keep(wctx *w, conv_state *c, const op *o, digest h, const uint8_t *enc, size_t len,
@@ -50,6 +42,19 @@ int equiv_keep(wctx *w, conv_state *c, const op *o, digest h, const uint8_t *enc
     if (rc != MSGLOG_ENOTFOUND)
         return rc;
     return oprec_write(w->txn, TBL_EQUIVOCAL, k, o->kind, o->hlc, enc, len);
+}
+
+int equiv_take(wctx *w, conv_state *c, op_id id, digest h, int *was_kept)
+{
+    uint8_t key[KEY_EQUIV_LEN];
+    key_equiv(key, c->cid, id, h);
+    store_val k = { key, sizeof key }, v;
+    int rc = store_get(w->txn, TBL_EQUIVOCAL, k, &v);
+    *was_kept = rc == MSGLOG_OK;
+    if (rc)
+        return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+    rc = store_scrub(w->txn, TBL_EQUIVOCAL, k);
+    return rc ? rc : store_del(w->txn, TBL_EQUIVOCAL, k);
 }
 
 int equiv_held(store_txn *t, uint32_t cid, int *held)
@@ -154,7 +159,7 @@ static int record_hash(store_txn *t, uint32_t cid, op_id id, uint8_t out[16])
     op o;
     if ((rc = stored_op_decode(&o, enc, len)) != MSGLOG_OK)
         return rc;
-    digest_to_bytes(out, hash_of(&o));
+    digest_to_bytes(out, digest_op_content(&o));
     codec_op_clear(&o);
     return MSGLOG_OK;
 }
@@ -345,7 +350,7 @@ static int replay_one(wctx *w, conv_state *c, const replay_item *it)
         free(copy);
         return rc;
     }
-    digest h = hash_of(&o);
+    digest h = digest_op_content(&o);
     int erase_op = 0;
     rc = apply_effect(w, c, &o, &erase_op);
     if (!rc && !it->ev) {
@@ -380,7 +385,7 @@ static int erase_evidence(wctx *w, conv_state *c, const evidence *e)
     uint8_t *enc = NULL;
     size_t len = 0;
     if (deleted) {
-        hash_of(&o);
+        digest_op_content(&o);
         rc = codec_op_encode(&enc, &len, &o, 1) != CODEC_OK ? MSGLOG_ENOMEM : MSGLOG_OK;
     }
     codec_op_clear(&o);
@@ -435,11 +440,48 @@ static int rebuild(wctx *w, conv_state *c)
     return rc;
 }
 
+/* A kept version of an id that is still pending may become ready while the
+ * pending version never does (its dependencies need not exist): then the
+ * kept one is delivered and the pending one kept instead, so the id cannot
+ * hold up its origin's later ops. *changed tells whether one was. */
+static int deliver_ready_versions(wctx *w, conv_state *c, int *changed)
+{
+    evlist l = { 0 };
+    int rc = evlist_load(w->txn, c->cid, &l);
+    *changed = 0;
+    for (size_t i = 0; i < l.n && !rc && !*changed; i++) {
+        const evidence *e = &l.e[i];
+        if (delivered(c, e->id) || !pending_has(w, c, e->id))
+            continue;
+        op o;
+        op_id wait;
+        rc = stored_op_decode(&o, e->rec + OPREC_HEAD, e->rec_len - OPREC_HEAD);
+        if (rc)
+            break;
+        if (causal_ready(&o, &c->delivered, &wait)) {
+            int was_kept;
+            rc = equiv_take(w, c, e->id, digest_from_bytes(e->hash), &was_kept);
+            if (!rc)
+                rc = pending_demote(w, c, e->id);
+            if (!rc)
+                rc = deliver_and_wake(w, c, &o, e->rec + OPREC_HEAD, e->rec_len - OPREC_HEAD);
+            *changed = 1;
+        }
+        codec_op_clear(&o);
+    }
+    evlist_free(&l);
+    return rc;
+}
+
 int equiv_settle(wctx *w, conv_state *c)
 {
-    int held;
+    int held, changed = 1;
     int rc = equiv_held(w->txn, c->cid, &held);
-    return rc || !held ? rc : rebuild(w, c);
+    if (rc || !held)
+        return rc;
+    while (!rc && changed)
+        rc = deliver_ready_versions(w, c, &changed);
+    return rc ? rc : rebuild(w, c);
 }
 
 int equiv_append(store_txn *t, uint32_t cid, uint64_t replica, uint64_t from, uint64_t to,

@@ -112,6 +112,8 @@ int apply_effect(wctx *w, conv_state *c, op *o, int *erase_op);
 /* Takes one received op: ignores it when already delivered or pending,
  * delivers it (and whatever that makes ready) or keeps it pending. */
 int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len);
+/* Delivers a ready op and whatever it makes ready in the pending buffer. */
+int deliver_and_wake(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len);
 int pending_has(wctx *w, const conv_state *c, op_id id);
 /* The bytes of pending op `id` (borrowed). MSGLOG_ENOTFOUND when absent. */
 int pending_get(store_txn *t, uint32_t cid, op_id id, store_val *v);
@@ -119,6 +121,8 @@ int pending_add(wctx *w, conv_state *c, op_id wait, const op *o, const uint8_t *
 /* pending_add, with the text of an edit erased first when its target is
  * already deleted here (a delete erases everything of its message). */
 int pending_park(wctx *w, conv_state *c, op_id wait, op *o, const uint8_t *enc, size_t len);
+/* Takes pending op `id` out of the buffer and keeps it as evidence. */
+int pending_demote(wctx *w, conv_state *c, op_id id);
 /* Delivers every pending op that the delivery of `id` made ready. */
 int pending_wake(wctx *w, conv_state *c, op_id id);
 /* Rewrites pending edits of `target` in erased form. */
@@ -133,6 +137,9 @@ int apply_store_erased(wctx *w, uint32_t cid, op *o);
  * *is_new is 0 when this version was already kept. h is o's hash. */
 int equiv_keep(wctx *w, conv_state *c, const op *o, digest h, const uint8_t *enc, size_t len,
                int *is_new);
+/* Removes version h of `id` from the evidence when it is kept there (it is
+ * about to be delivered); *was_kept tells whether it was. */
+int equiv_take(wctx *w, conv_state *c, op_id id, digest h, int *was_kept);
 /* Whether the conversation holds evidence. */
 int equiv_held(store_txn *t, uint32_t cid, int *held);
 /* Rebuilds a conversation's derived state when it holds evidence (called for

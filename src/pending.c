@@ -28,10 +28,11 @@ int pending_has(wctx *w, const conv_state *c, op_id id)
     return store_get(w->txn, TBL_PENDING_IDS, (store_val){ key, sizeof key }, &v) == MSGLOG_OK;
 }
 
-/* A pending op is found through TBL_PENDING_IDS, which names what it waits on. */
-int pending_get(store_txn *t, uint32_t cid, op_id id, store_val *v)
+/* The TBL_PENDING key of pending op `id`, found through TBL_PENDING_IDS,
+ * which names what it waits on. */
+static int pending_key(store_txn *t, uint32_t cid, op_id id, uint8_t pkey[KEY_PENDING_LEN])
 {
-    uint8_t ikey[KEY_OP_LEN], pkey[KEY_PENDING_LEN];
+    uint8_t ikey[KEY_OP_LEN];
     key_op(ikey, cid, id);
     store_val w;
     int rc = store_get(t, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey }, &w);
@@ -41,7 +42,14 @@ int pending_get(store_txn *t, uint32_t cid, op_id id, store_val *v)
         return MSGLOG_ECORRUPT;
     const uint8_t *wp = w.data;
     key_pending(pkey, cid, (op_id){ key_get_u64(wp), key_get_u64(wp + 8) }, id);
-    return store_get(t, TBL_PENDING, (store_val){ pkey, sizeof pkey }, v);
+    return MSGLOG_OK;
+}
+
+int pending_get(store_txn *t, uint32_t cid, op_id id, store_val *v)
+{
+    uint8_t pkey[KEY_PENDING_LEN];
+    int rc = pending_key(t, cid, id, pkey);
+    return rc ? rc : store_get(t, TBL_PENDING, (store_val){ pkey, sizeof pkey }, v);
 }
 
 /* The edit index entry of a pending edit: put (with its wait) or removed. */
@@ -304,4 +312,42 @@ int pending_erase_edits(wctx *w, conv_state *c, op_id target)
     }
     store_cursor_close(cur);
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+}
+
+/* Takes pending op `id` out of the buffer and every index (its bytes
+ * zeroed in place first) and keeps it as evidence instead. */
+int pending_demote(wctx *w, conv_state *c, op_id id)
+{
+    uint8_t pkey[KEY_PENDING_LEN], ikey[KEY_OP_LEN];
+    store_val v;
+    int rc = pending_key(w->txn, c->cid, id, pkey);
+    if (!rc)
+        rc = store_get(w->txn, TBL_PENDING, (store_val){ pkey, sizeof pkey }, &v);
+    if (rc)
+        return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
+    taken t = { .enc = malloc(v.len ? v.len : 1), .len = v.len };
+    if (!t.enc)
+        return MSGLOG_ENOMEM;
+    memcpy(t.enc, v.data, v.len);
+    rc = stored_op_decode(&t.o, t.enc, t.len);
+    key_op(ikey, c->cid, id);
+    if (!rc)
+        rc = store_scrub(w->txn, TBL_PENDING, (store_val){ pkey, sizeof pkey });
+    if (!rc)
+        rc = store_del(w->txn, TBL_PENDING, (store_val){ pkey, sizeof pkey });
+    if (!rc)
+        rc = store_del(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey });
+    if (!rc)
+        rc = edit_index(w, c->cid, &t.o, NULL);
+    if (!rc)
+        rc = wctx_pending_totals(w);
+    int is_new;
+    if (!rc) {
+        c->pending--;
+        wctx_pending_note(w, -1, -(int64_t)t.len);
+        rc = equiv_keep(w, c, &t.o, digest_op_content(&t.o), t.enc, t.len, &is_new);
+    }
+    codec_op_clear(&t.o);
+    free(t.enc);
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
 }

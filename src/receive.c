@@ -25,13 +25,6 @@ static int held_bytes(wctx *w, const conv_state *c, op_id id, int delivered,
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
 }
 
-static digest hash_with_body(op *o)
-{
-    if (op_has_body(o->kind) && !o->erased)
-        digest_body_hash(o->body_hash, o->body, o->body_len);
-    return digest_op_hash(o);
-}
-
 /* Whether a received op (bytes enc) with an id already held has the same
  * content. Equal bytes are the common case (a plain duplicate) and need no
  * hashing; otherwise the hashes decide: they cover every field, the body by
@@ -51,9 +44,9 @@ static int same_as_held(wctx *w, const conv_state *c, op *o, const uint8_t *enc,
     op held;
     if ((rc = stored_op_decode(&held, held_enc, held_len)) != MSGLOG_OK)
         return rc;
-    digest theirs = hash_with_body(&held);
+    digest theirs = digest_op_content(&held);
     codec_op_clear(&held);
-    *mine = hash_with_body(o);
+    *mine = digest_op_content(o);
     *same = mine->lo == theirs.lo && mine->hi == theirs.hi;
     return MSGLOG_OK;
 }
@@ -101,6 +94,14 @@ static int conv_for(wctx *w, op *o, size_t len, conv_state **c)
     return rc ? rc : wctx_conv(w, o->conv, o->conv_len, 1, c);
 }
 
+int deliver_and_wake(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len)
+{
+    int rc = apply_deliver(w, c, o, enc, len);
+    if (!rc && c->pending)
+        rc = pending_wake(w, c, o->id);
+    return rc;
+}
+
 int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len)
 {
     conv_state *c;
@@ -108,25 +109,37 @@ int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len)
     if (rc || !c)
         return rc;
     int held = o->id.seq <= vv_get(&c->delivered, o->id.replica);
+    op_id wait;
     if (held || pending_has(w, c, o->id)) {
         /* A duplicate, or an equivocation when the content differs: the
          * other version is kept as evidence (src/equivocal.c). */
         int same, is_new = 0;
         digest mine;
         rc = same_as_held(w, c, o, enc, len, held, &same, &mine);
-        if (!rc && !same)
-            rc = equiv_keep(w, c, o, mine, enc, len, &is_new);
+        if (rc || same)
+            return rc;
+        /* A version that waits must not hold up one that is ready: it may
+         * wait for ever (its dependencies need not exist), and the id with
+         * every later op of its origin with it. The ready one is delivered
+         * and the waiting one becomes evidence; which one counts is decided
+         * by hash at commit either way. */
+        if (!held && causal_ready(o, &c->delivered, &wait)) {
+            int was_kept;
+            rc = equiv_take(w, c, o->id, mine, &was_kept);
+            if (!rc)
+                rc = pending_demote(w, c, o->id);
+            if (!rc && !was_kept)
+                w->equivocal++;
+            return rc ? rc : deliver_and_wake(w, c, o, enc, len);
+        }
+        rc = equiv_keep(w, c, o, mine, enc, len, &is_new);
         if (!rc && is_new)
             w->equivocal++;
         return rc;
     }
-    op_id wait;
     if (!causal_ready(o, &c->delivered, &wait))
         return keep_pending(w, c, o, wait, enc, len);
-    rc = apply_deliver(w, c, o, enc, len);
-    if (!rc && c->pending)
-        rc = pending_wake(w, c, o->id);
-    return rc;
+    return deliver_and_wake(w, c, o, enc, len);
 }
 
 /* Causal order implies hlc order (an op's hlc exceeds every hlc it has

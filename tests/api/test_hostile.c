@@ -229,6 +229,80 @@ Test(hostile, a_version_waiting_as_pending_is_settled_on_delivery)
     free(fake2.p);
 }
 
+/* Another version of an op that also waits for an op nobody has. */
+static bytes waiting_version(const bytes *legit, const char *body)
+{
+    op o;
+    cr_assert_eq(codec_op_decode(&o, legit->p, legit->n), CODEC_OK);
+    o.body = (const uint8_t *)body;
+    o.body_len = strlen(body);
+    op_id *deps = malloc((o.n_deps + 1) * sizeof *deps);
+    cr_assert_not_null(deps);
+    for (size_t i = 0; i < o.n_deps; i++)
+        deps[i] = o.deps[i];
+    deps[o.n_deps] = (op_id){ 99, 1 };
+    free(o.deps);
+    o.deps = deps;
+    o.n_deps++;
+    bytes x;
+    cr_assert_eq(codec_op_encode(&x.p, &x.n, &o, 0), CODEC_OK);
+    codec_op_clear(&o);
+    return x;
+}
+
+static void check_nothing_pending(msglog *log)
+{
+    msglog_conv_info *info = check_info(log, C1);
+    cr_assert_eq(info->pending, 0, "%llu ops still pending", (unsigned long long)info->pending);
+    msglog_free(info);
+}
+
+/* Found while building the session stream: a version whose dependencies
+ * never come, held pending, must not keep the id (and its origin's later
+ * ops) from the version that is ready. */
+Test(hostile, a_waiting_version_does_not_hold_up_a_ready_one)
+{
+    msglog_id m1 = send_text(a, "first");
+    msglog_id m2 = send_text(a, "second");
+    bytes x1 = bytes_of(a, m1), x2 = bytes_of(a, m2);
+    bytes stuck = waiting_version(&x1, "waits for ever");
+    CHECK_OK(msglog_receive(c, stuck.p, stuck.n));
+    receive_expect(c, &x1, MSGLOG_EEQUIVOCAL);
+    CHECK_OK(msglog_receive(c, x2.p, x2.n));
+    check_nothing_pending(c);
+    CHECK_OK(msglog_receive(b, x1.p, x1.n));
+    CHECK_OK(msglog_receive(b, x2.p, x2.n));
+    receive_expect(b, &stuck, MSGLOG_EEQUIVOCAL);
+    check_same(b, c, "a ready version after one that waits for ever");
+    msglog_free(x1.p);
+    msglog_free(x2.p);
+    free(stuck.p);
+}
+
+/* The same when the ready version itself had to wait when it came: it is
+ * delivered once its dependencies are there. */
+Test(hostile, a_kept_version_is_delivered_when_it_becomes_ready)
+{
+    msglog_id m1 = send_text(a, "first");
+    msglog_id m2 = send_text(a, "second");
+    msglog_id m3 = send_text(a, "third");
+    bytes x1 = bytes_of(a, m1), x2 = bytes_of(a, m2), x3 = bytes_of(a, m3);
+    bytes stuck = waiting_version(&x2, "waits for ever");
+    CHECK_OK(msglog_receive(c, stuck.p, stuck.n));
+    receive_expect(c, &x2, MSGLOG_EEQUIVOCAL);   /* both wait for m1 now */
+    CHECK_OK(msglog_receive(c, x3.p, x3.n));
+    CHECK_OK(msglog_receive(c, x1.p, x1.n));
+    check_nothing_pending(c);
+    msglog_buf all[4] = { { x1.p, x1.n }, { x2.p, x2.n }, { x3.p, x3.n }, { stuck.p, stuck.n } };
+    cr_assert_eq(msglog_receive_batch(b, all, 4), MSGLOG_EEQUIVOCAL);
+    check_nothing_pending(b);
+    check_same(b, c, "versions that waited, in another order");
+    msglog_free(x1.p);
+    msglog_free(x2.p);
+    msglog_free(x3.p);
+    free(stuck.p);
+}
+
 /* Found by fuzz_receive: two versions of an op that can only wait, in a
  * conversation with nothing delivered (a rebuild with no ops to replay). */
 Test(hostile, versions_of_an_op_in_a_conversation_with_only_pending_ops)
