@@ -297,6 +297,8 @@ int codec_msg_decode(msg_state *m, const uint8_t *buf, size_t len)
         rc = dup_str(&r, &m->author, &m->author_len);
     if (!rc)
         rc = codec_rd_uint(&r, &flags);
+    if (!rc && flags > 3)   /* bit 0 deleted, bit 1 edited: one encoding only */
+        rc = CODEC_ECORRUPT;
     m->deleted = (flags & 1) != 0;
     m->edited = (flags & 2) != 0;
     if (!rc)
