@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "codec/op_codec.h"
+#include "support/mpw.h"
 
 /* Allocation failure injection (as in test_op_codec.c): while alloc_left
  * >= 0, allocations succeed alloc_left more times, then fail. */
@@ -116,40 +117,6 @@ static const codec_bytes golden_ops[] = { { op_a, 3 }, { op_b, 1 } };
 
 /* ====================================================================== */
 /* Helpers */
-
-typedef struct wb {
-    uint8_t *p;
-    size_t n, cap;
-} wb;
-
-static void wb_put(wb *w, const void *b, size_t n)
-{
-    if (w->n + n > w->cap) {
-        size_t cap = w->cap ? w->cap : 256;
-        while (cap < w->n + n)
-            cap *= 2;
-        w->p = realloc(w->p, cap);
-        cr_assert_not_null(w->p);
-        w->cap = cap;
-    }
-    if (n)
-        memcpy(w->p + w->n, b, n);
-    w->n += n;
-}
-
-static void w_raw(wb *w, const char *s, size_t n)
-{
-    wb_put(w, s, n);
-}
-#define W(w, lit) w_raw(w, lit, sizeof(lit) - 1)
-
-static void w_be(wb *w, uint64_t v, int width)
-{
-    for (int i = width - 1; i >= 0; i--) {
-        uint8_t b = (uint8_t)(v >> (8 * i));
-        wb_put(w, &b, 1);
-    }
-}
 
 static void assert_bytes_eq(const uint8_t *a, size_t an, const uint8_t *b,
                             size_t bn, const char *what)
@@ -527,20 +494,20 @@ Test(sync_errors, hostile_headers)
         cr_assert_eq(dec_req((const uint8_t *)b, n), CODEC_ECORRUPT);
         cr_assert_eq(dec_resp((const uint8_t *)b, n), CODEC_ECORRUPT);
         W(&w, "\x94\x01\x01\xc2");
-        w_raw(&w, b, n);
+        wb_put(&w, b, n);
         cr_assert_eq(req_wb(&w), CODEC_ECORRUPT, "convs #%zu", h);
         W(&w, "\x94\x01\x01\xc2\x91\x92\xa1x");
-        w_raw(&w, b, n);
+        wb_put(&w, b, n);
         cr_assert_eq(req_wb(&w), CODEC_ECORRUPT, "vv #%zu", h);
         W(&w, "\x94\x01\x01\xc2\x91\x92");
-        w_raw(&w, b, n);
+        wb_put(&w, b, n);
         W(&w, "\x90");
         cr_assert_eq(req_wb(&w), CODEC_ECORRUPT, "conv #%zu", h);
         W(&w, "\x93\x01\x02");
-        w_raw(&w, b, n);
+        wb_put(&w, b, n);
         cr_assert_eq(resp_wb(&w), CODEC_ECORRUPT, "ops #%zu", h);
         W(&w, "\x93\x01\x02\x91");
-        w_raw(&w, b, n);
+        wb_put(&w, b, n);
         cr_assert_eq(resp_wb(&w), CODEC_ECORRUPT, "op #%zu", h);
     }
 }
