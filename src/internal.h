@@ -17,10 +17,15 @@
 #define ML_PRINTF(a, b)
 #endif
 
+/* Called after a write transaction committed, once per conversation it
+ * touched. It must not call into the handle (the call that committed has
+ * not returned yet): it notes the conversation and schedules work. */
+typedef void (*ml_commit_fn)(void *ctx, const uint8_t *conv, size_t conv_len);
+
 struct msglog {
     store *st;
     uint64_t replica;
-    uint8_t user[MSGLOG_MAX_USER];
+    uint8_t user[MSGLOG_MAX_USER + 1];   /* NUL-terminated as well */
     size_t user_len;
     msglog_clock_fn clock;
     void *clock_ctx;
@@ -28,6 +33,8 @@ struct msglog {
     uint64_t max_pending_ops;
     uint64_t max_pending_bytes;
     char err[256];
+    ml_commit_fn on_commit;     /* NULL: none (src/session.c's transport) */
+    void *on_commit_ctx;
 };
 
 /* Records the message for `rc` on the handle and returns rc. */
@@ -38,6 +45,8 @@ int ml_fail(msglog *log, int rc, const char *fmt, ...) ML_PRINTF(3, 4);
 int ml_grow_map(msglog *log);
 /* Clears the last error; returns MSGLOG_OK. */
 int ml_ok(msglog *log);
+/* Sets (fn NULL: clears) the one commit hook of the handle. */
+void ml_set_commit_hook(msglog *log, ml_commit_fn fn, void *ctx);
 
 /* One conversation loaded in a write context. */
 typedef struct conv_slot {

@@ -106,6 +106,18 @@ static int origin_at(stream *s, uint64_t replica, size_t *at)
     return MSGLOG_OK;
 }
 
+int stream_peer_has(stream *s, const op_id *have, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t at;
+        if (origin_at(s, have[i].replica, &at))
+            return MSGLOG_ENOMEM;
+        if (s->orig[at].done < have[i].seq)
+            s->orig[at].done = have[i].seq;
+    }
+    return MSGLOG_OK;
+}
+
 /* ---- open / close ------------------------------------------------------ */
 
 static int peer_valid(const op_id *peer, size_t n)

@@ -74,6 +74,15 @@ int stream_open(stream **out, const uint8_t *conv, size_t conv_len, const op_id 
  */
 int stream_next(stream *s, store_txn *t, stream_batch *out);
 
+/*
+ * The peer is known to hold the ops of vector `have` (its ACK, or ops it
+ * sent us: a delivered set holds every earlier op of each origin): the
+ * stream skips the TBL_OPS versions they cover instead of echoing them.
+ * Kept versions (evidence) of those ids still go. Between two stream_next
+ * calls only. @return MSGLOG_OK; MSGLOG_ENOMEM.
+ */
+int stream_peer_has(stream *s, const op_id *have, size_t n);
+
 /* NULL-safe. */
 void stream_close(stream *s);
 

@@ -83,6 +83,16 @@ static int totals_put(wctx *w)
     return store_put(w->txn, TBL_META, TOTALS_KEY, (store_val){ b, sizeof b });
 }
 
+/* Tells the sync layer which conversations a commit touched, once it is
+ * durable: a session may then send their new ops (docs/protocol.md 3.5). */
+static void notify_committed(wctx *w)
+{
+    if (!w->log->on_commit)
+        return;
+    for (size_t i = 0; i < w->n_convs; i++)
+        w->log->on_commit(w->log->on_commit_ctx, w->convs[i]->name, w->convs[i]->name_len);
+}
+
 int wctx_commit(wctx *w)
 {
     int rc = MSGLOG_OK;
@@ -98,8 +108,16 @@ int wctx_commit(wctx *w)
     }
     rc = store_txn_commit(w->txn);
     w->txn = NULL;
+    if (!rc)
+        notify_committed(w);
     free_slots(w);
     return rc ? ml_fail(w->log, rc, "commit failed: %s", msglog_strerror(rc)) : MSGLOG_OK;
+}
+
+void ml_set_commit_hook(msglog *log, ml_commit_fn fn, void *ctx)
+{
+    log->on_commit = fn;
+    log->on_commit_ctx = ctx;
 }
 
 int conv_foreach(store_txn *t, int (*fn)(void *ctx, const uint8_t *name, size_t len), void *ctx)
