@@ -24,6 +24,7 @@ struct store_cursor {
 
 static const char *const table_names[TBL_COUNT] = {
     "meta", "convs", "conv_state", "ops", "msgs", "pending", "pending_ids", "pending_edits", "equivocal",
+    "peers",
 };
 
 /* LMDB and errno codes to the public codes. */

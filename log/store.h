@@ -21,6 +21,8 @@ enum store_table {
     TBL_PENDING_IDS, /* cid|replica|seq -> wait replica|wait seq           */
     TBL_PENDING_EDITS, /* cid|target replica|target seq|replica|seq -> wait */
     TBL_EQUIVOCAL,   /* cid|replica|seq|hash -> kind|hlc|encoding (src/equivocal.c) */
+    TBL_PEERS,       /* sync peers (src/peers.c): "u"|replica -> user,
+                        "s"|len|conv|replica -> acked vv, "r"|conv -> STATUS */
     TBL_COUNT
 };
 

@@ -2,6 +2,7 @@
  * owner and how bad arguments are refused. */
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,4 +333,145 @@ Test(open, errmsg_after_an_error)
     m = msglog_errmsg(log);
     cr_assert_gt(strlen(m), 0, "errmsg empty after ECORRUPT");
     msglog_close(log);
+}
+
+/* ---- opening by the store's own identity (replica 0, user NULL) --------- */
+
+static size_t dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    cr_assert_not_null(d, "opendir %s", path);
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
+Test(open, by_identity_takes_the_stores_own)
+{
+    msglog *log = NULL;
+    const uint64_t rid = 4242;
+    cr_assert_eq(open_path(&log, "s", rid, "alice", 5), MSGLOG_OK);
+    msglog_id id;
+    send_one(log, "c1", "first", &id);
+    msglog_close(log);
+
+    cr_assert_eq(open_path(&log, "s", 0, NULL, 0), MSGLOG_OK);
+    uint64_t replica = 0;
+    const char *user = NULL;
+    size_t user_len = 0;
+    cr_assert_eq(msglog_identity(log, &replica, &user, &user_len), MSGLOG_OK);
+    cr_assert_eq(replica, rid);
+    cr_assert_eq(user_len, 5);
+    cr_assert_str_eq(user, "alice", "NUL-terminated");
+    send_one(log, "c1", "second", &id);
+    cr_assert_eq(id.replica, rid, "ops are made as the store's replica");
+    cr_assert_eq(id.seq, 2);
+    msglog_page *page = NULL;
+    cr_assert_eq(msglog_message_get(log, &page, "c1", 2, id), MSGLOG_OK);
+    cr_assert_eq(page->messages[0].author.len, 5);
+    cr_assert_eq(memcmp(page->messages[0].author.data, "alice", 5), 0);
+    msglog_free(page);
+    msglog_close(log);
+
+    /* The identity is still checked for a full one. */
+    cr_assert_eq(open_path(&log, "s", rid + 1, "alice", 5), MSGLOG_EMISMATCH);
+    cr_assert_eq(open_path(&log, "s", rid, "alice", 5), MSGLOG_OK);
+    msglog_close(log);
+}
+
+Test(open, identity_of_a_new_store_and_null_outputs)
+{
+    msglog *log = NULL;
+    const char user[] = "b\0b";
+    cr_assert_eq(open_path(&log, "s", 77, user, 3), MSGLOG_OK);
+    uint64_t replica = 0;
+    const char *u = NULL;
+    size_t n = 0;
+    cr_assert_eq(msglog_identity(log, &replica, &u, &n), MSGLOG_OK);
+    cr_assert_eq(replica, 77);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(memcmp(u, user, 4), 0, "bytes as given, then a NUL");
+    cr_assert_eq(msglog_identity(log, NULL, NULL, NULL), MSGLOG_OK);
+    cr_assert_eq(msglog_identity(NULL, &replica, &u, &n), MSGLOG_EINVAL);
+    msglog_close(log);
+
+    cr_assert_eq(open_path(&log, "s", 0, NULL, 0), MSGLOG_OK);
+    cr_assert_eq(msglog_identity(log, NULL, &u, &n), MSGLOG_OK);
+    cr_assert_eq(n, 3);
+    cr_assert_eq(memcmp(u, user, 4), 0);
+    msglog_close(log);
+}
+
+Test(open, limits_of_the_identity_are_kept_when_adopted)
+{
+    msglog *log = NULL;
+    char user[255];
+    memset(user, 'u', sizeof user);
+    const uint64_t rid = ((uint64_t)1 << 53) - 1;
+    cr_assert_eq(open_path(&log, "max", rid, user, 255), MSGLOG_OK);
+    msglog_close(log);
+    cr_assert_eq(open_path(&log, "max", 0, NULL, 0), MSGLOG_OK);
+    uint64_t replica;
+    const char *u;
+    size_t n;
+    cr_assert_eq(msglog_identity(log, &replica, &u, &n), MSGLOG_OK);
+    cr_assert_eq(replica, rid);
+    cr_assert_eq(n, 255);
+    cr_assert_eq(memcmp(u, user, 255), 0);
+    msglog_close(log);
+}
+
+Test(open, by_identity_without_a_store_creates_nothing)
+{
+    msglog *log = (msglog *)1;
+    char *path = tmpdir_join(root, "missing");
+    struct stat st;
+    cr_assert_eq(open_path(&log, "missing", 0, NULL, 0), MSGLOG_ENOTFOUND);
+    cr_assert_null(log);
+    cr_assert_neq(stat(path, &st), 0, "the directory is not created");
+    free(path);
+
+    path = tmpdir_join(root, "empty");
+    cr_assert_eq(mkdir(path, 0700), 0);
+    log = (msglog *)1;
+    cr_assert_eq(open_path(&log, "empty", 0, NULL, 0), MSGLOG_ENOTFOUND);
+    cr_assert_null(log);
+    cr_assert_eq(dir_entries(path), 0, "no file is left behind");
+
+    /* A full identity still creates the store there. */
+    cr_assert_eq(open_path(&log, "empty", 5, "eve", 3), MSGLOG_OK);
+    msglog_close(log);
+    cr_assert_eq(open_path(&log, "empty", 0, NULL, 0), MSGLOG_OK);
+    msglog_close(log);
+    free(path);
+
+    /* A path that is a regular file holds no store either. */
+    path = tmpdir_join(root, "plainfile");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fclose(f);
+    log = (msglog *)1;
+    cr_assert_eq(open_path(&log, "plainfile", 0, NULL, 0), MSGLOG_ENOTFOUND);
+    cr_assert_null(log);
+    free(path);
+}
+
+Test(open, half_an_identity_is_refused)
+{
+    msglog *log = (msglog *)1;
+    cr_assert_eq(open_path(&log, "s", 0, "alice", 5), MSGLOG_EINVAL, "replica 0 with a user");
+    cr_assert_null(log);
+    log = (msglog *)1;
+    cr_assert_eq(open_path(&log, "s", 3, NULL, 0), MSGLOG_EINVAL, "a replica without a user");
+    cr_assert_null(log);
+    log = (msglog *)1;
+    cr_assert_eq(open_path(&log, "s", 0, NULL, 5), MSGLOG_EINVAL, "NULL user with a length");
+    cr_assert_null(log);
+    char *path = tmpdir_join(root, "s");
+    struct stat st;
+    cr_assert_neq(stat(path, &st), 0, "refused opens create nothing");
+    free(path);
 }
