@@ -112,18 +112,40 @@ typedef struct msglog_options {
  * `replica` of user `user`. The replica id and user are written into a new
  * store and checked on every later open.
  *
+ * With replica 0 and user NULL (user_len 0), opens an EXISTING store with
+ * the identity it holds (msglog_identity() tells it), and never creates
+ * anything: a directory that holds no store is MSGLOG_ENOTFOUND and is left
+ * as it was (a missing directory is not created).
+ *
  * @param[out] out      the new handle; close it with msglog_close()
  * @param[in]  path     a directory (created when missing)
- * @param[in]  replica  the replica id, in [1, 2^53)
- * @param[in]  user     the user id, 1..MSGLOG_MAX_USER bytes
+ * @param[in]  replica  the replica id, in [1, 2^53); 0: the store's
+ * @param[in]  user     the user id, 1..MSGLOG_MAX_USER bytes; NULL: the
+ *                      store's (only with replica 0)
  * @param[in]  opts     NULL for defaults
- * @return MSGLOG_OK; MSGLOG_EINVAL for a bad argument; MSGLOG_EMISMATCH when
- *         the store belongs to another replica or user; MSGLOG_EVERSION for a
- *         store written by an unknown format; MSGLOG_EIO; MSGLOG_ENOMEM.
+ * @return MSGLOG_OK; MSGLOG_EINVAL for a bad argument (replica 0 with a user,
+ *         or a replica without one, included); MSGLOG_ENOTFOUND when opening
+ *         by the store's identity and there is no store; MSGLOG_EMISMATCH
+ *         when the store belongs to another replica or user; MSGLOG_EVERSION
+ *         for a store written by an unknown format; MSGLOG_ECORRUPT when its
+ *         identity is unreadable; MSGLOG_EIO; MSGLOG_ENOMEM.
  *         On error *out is NULL.
  */
 MSGLOG_API int msglog_open(msglog **out, const char *path, uint64_t replica,
                 const char *user, size_t user_len, const msglog_options *opts);
+
+/*
+ * The identity of the open store: its replica id and its user. Each
+ * out-parameter may be NULL.
+ *
+ * @param[out] replica   the replica id
+ * @param[out] user      the user id, borrowed from the handle (valid until
+ *                       msglog_close()), also NUL-terminated
+ * @param[out] user_len  its length in bytes
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL.
+ */
+MSGLOG_API int msglog_identity(msglog *log, uint64_t *replica, const char **user,
+                    size_t *user_len);
 
 /* Closes the store and frees the handle. NULL is accepted. */
 MSGLOG_API void msglog_close(msglog *log);
@@ -312,6 +334,210 @@ MSGLOG_API int msglog_conversations(msglog *log, msglog_str **out, size_t *n_out
 
 /* Formats a digest as 32 lowercase hex digits plus NUL. */
 MSGLOG_API void msglog_digest_hex(char out[33], const uint8_t digest[16]);
+
+/* ------------------------------------------------------------------------ */
+/* Delivery status                                                           */
+/*
+ * How far a message this device wrote has got, from what the relay told
+ * this device (its ACKs and STATUS messages, kept in the store, so the
+ * answer survives a restart) and the read markers delivered here
+ * (docs/protocol.md, section 7). Each status implies the ones before it.
+ */
+
+#define MSGLOG_STATUS_PENDING   0  /* only on this device: the relay has not
+                                      committed it */
+#define MSGLOG_STATUS_SENT      1  /* committed by the relay */
+#define MSGLOG_STATUS_DELIVERED 2  /* acknowledged by every subscribed device
+                                      of every other member */
+#define MSGLOG_STATUS_READ      3  /* every other member's read marker is at
+                                      or past it */
+
+/*
+ * The delivery status of message `id` (the id of its send) of `conv`.
+ *
+ * Pending until the relay's acknowledged vector covers the id (always, as
+ * long as this device has had no ACK or STATUS from a relay for conv); sent;
+ * delivered when the last STATUS's delivered vector covers it and that
+ * STATUS names at least one other member; read when, besides, every member
+ * it names has a read marker (msglog_conv_info_get()) at or after the
+ * message in message order (hlc, replica, seq). The vectors only grow (a
+ * member's new device that has acknowledged nothing does not turn delivered
+ * back into sent), but the members are those of the last STATUS: a new
+ * member who has not read the message yet makes "read" "delivered" again.
+ * Meant for messages this device wrote; for others' messages the same rules
+ * apply to what the relay said.
+ *
+ * @param[out] out   one of MSGLOG_STATUS_*; set on success only
+ * @return MSGLOG_OK; MSGLOG_EINVAL for a bad argument; MSGLOG_ENOTFOUND when
+ *         the message is not delivered here; MSGLOG_ECORRUPT; MSGLOG_EIO;
+ *         MSGLOG_ENOMEM.
+ */
+MSGLOG_API int msglog_delivery_status(msglog *log, int *out, const char *conv,
+                           size_t conv_len, msglog_id id);
+
+/* ------------------------------------------------------------------------ */
+/* Network sync                                                              */
+/*
+ * A client keeps this store in sync with a relay over TCP (the session
+ * protocol of docs/protocol.md); a relay serves any number of clients and
+ * pushes each new op to every connected device subscribed to its
+ * conversation. Both run on a libuv loop that the application owns and
+ * drives (uv_run). This header does not include uv.h: pass a `uv_loop_t *`
+ * (a `struct uv_loop_s *`).
+ *
+ * Signals: the process must ignore SIGPIPE (signal(SIGPIPE, SIG_IGN)), as
+ * any libuv program that writes to sockets: a write to a connection the
+ * peer has just closed raises it, and its default action ends the process.
+ *
+ * Threading: every function below, every callback, and every other call on
+ * the msglog handle are made on the loop's thread. At most one client or
+ * relay per handle: it installs the handle's commit hook, through which
+ * whatever the application writes while connected (msglog_send() and its
+ * siblings) is pushed with no further call. Callbacks run from the loop,
+ * never from inside a msglog_* call, so they may read the store and may
+ * call msglog_client_close().
+ *
+ * Errors: MSGLOG_EINVAL for a bad argument, MSGLOG_ENOMEM, MSGLOG_EIO for
+ * the network (resolving, connecting, a reset, a timeout); a protocol or
+ * storage failure of the session keeps its own code (MSGLOG_ECORRUPT,
+ * MSGLOG_EFULL...). The text of a failure of msglog_client_new() or
+ * msglog_relay_new() is in msglog_errmsg(log); a connection's is in
+ * msglog_conn_info.detail.
+ */
+struct uv_loop_s;
+
+typedef enum msglog_conn_state {
+    MSGLOG_CONN_OFFLINE,     /* not connected and not trying: not started,
+                                closed, or once mode finished or failed */
+    MSGLOG_CONN_CONNECTING,  /* resolving, connecting, waiting for HELLO */
+    MSGLOG_CONN_SYNCING,     /* connected; ops still to send or receive */
+    MSGLOG_CONN_UP_TO_DATE,  /* connected; each side holds all the other
+                                has, everything sent is acknowledged */
+    MSGLOG_CONN_BACKOFF      /* watch mode: the connection failed; the next
+                                attempt is at retry_at_ms */
+} msglog_conn_state;
+
+typedef struct msglog_conn_info {
+    msglog_conn_state state;
+    uint64_t retry_at_ms;    /* BACKOFF: wall clock of the next attempt, ms
+                                since the Unix epoch; otherwise 0 */
+    int last_error;          /* the failure that ended the last connection
+                                or attempt (MSGLOG_OK: none); cleared when a
+                                connection is established (HELLO exchanged) */
+    const char *detail;      /* its text, "" when none ("connection
+                                refused", "the relay closed the
+                                connection"...). Borrowed: valid during the
+                                callback, or until the loop runs again */
+} msglog_conn_info;
+
+/* The connection state changed (state, retry_at_ms or last_error). */
+typedef void (*msglog_conn_fn)(void *ctx, const msglog_conn_info *info);
+/* Something about conversation `conv` (borrowed for the call) changed. */
+typedef void (*msglog_conv_fn)(void *ctx, const char *conv, size_t conv_len);
+
+typedef struct msglog_client msglog_client;
+
+#define MSGLOG_CLIENT_OPTIONS_VERSION 1
+
+typedef struct msglog_client_options {
+    unsigned version;          /* MSGLOG_CLIENT_OPTIONS_VERSION */
+    const char *host;          /* the relay: a name or an address (copied) */
+    uint16_t port;             /* 1..65535 */
+    int watch;                 /* 0: sync once, then go OFFLINE; 1: stay
+                                  connected, reconnect after a failure */
+    const msglog_str *convs;   /* the conversations to sync (copied) */
+    size_t n_convs;            /* 0: every conversation either side holds */
+    uint32_t budget;           /* bytes per batch asked of the relay; 0:
+                                  256 KiB (at most 4 MiB) */
+    uint32_t window;           /* batches the relay may have in flight;
+                                  0: 8 (at most 64) */
+    uint32_t backoff_min_ms;   /* first delay after a failure; 0: 250 */
+    uint32_t backoff_max_ms;   /* the delay doubles up to this; 0: 30000.
+                                  Each wait is uniform in [d/2, d]; d starts
+                                  over when the connection that failed had
+                                  been UP_TO_DATE for 10 s or more */
+    uint32_t timeout_ms;       /* once mode: give up (MSGLOG_EIO) when not
+                                  done after this long; 0: never */
+    uint32_t poll_ms;          /* ops written to this store by another
+                                  process (no commit hook sees them) are
+                                  looked for every poll_ms while connected
+                                  (each look reads every conversation's
+                                  summary); 0: never (this handle's own
+                                  writes are always pushed at once) */
+    msglog_conn_fn on_state;   /* NULL: none */
+    msglog_conv_fn on_status;  /* delivery statuses of messages of conv may
+                                  have changed (an ACK or STATUS of the
+                                  relay): ask msglog_delivery_status() */
+    msglog_conv_fn on_received; /* the relay's ops of conv were committed:
+                                  the view of conv may have changed */
+    void *ctx;                 /* passed to the callbacks */
+} msglog_client_options;
+
+#define MSGLOG_CLIENT_OPTIONS_INIT \
+    { MSGLOG_CLIENT_OPTIONS_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, \
+      NULL }
+
+/*
+ * A client of the relay at opts->host:opts->port, OFFLINE until
+ * msglog_client_start(). `log` and `loop` must outlive it.
+ *
+ * @param[out] out  the new client; release it with msglog_client_close()
+ * @return MSGLOG_OK; MSGLOG_EINVAL (a bad option, or the handle already has
+ *         a client or relay); MSGLOG_ENOMEM; MSGLOG_EIO. On error *out is
+ *         NULL and msglog_errmsg(log) says why.
+ */
+MSGLOG_API int msglog_client_new(msglog_client **out, msglog *log, struct uv_loop_s *loop,
+                      const msglog_client_options *opts);
+
+/* Starts connecting (CONNECTING). Allowed while OFFLINE, so a once-mode
+ * client may be started again. @return MSGLOG_OK; MSGLOG_EINVAL when it is
+ * not OFFLINE or is closing. */
+MSGLOG_API int msglog_client_start(msglog_client *c);
+
+/* The current state; out->detail borrows from the client (valid until the
+ * loop runs again). */
+MSGLOG_API void msglog_client_state(const msglog_client *c, msglog_conn_info *out);
+
+/* Once mode, after it went OFFLINE: MSGLOG_OK when the store reached up to
+ * date with the relay, else the error (also MSGLOG_EINVAL while it has not
+ * finished, or in watch mode). */
+MSGLOG_API int msglog_client_result(const msglog_client *c);
+
+/*
+ * Disconnects and releases the client. Asynchronous: its libuv handles are
+ * closed and the memory is freed once the loop has run their close
+ * callbacks (run the loop before uv_loop_close()). It no longer uses the
+ * msglog handle once this returns, so the handle may be closed right after.
+ * on_state may be called one last time, with OFFLINE, from inside this
+ * call; no other callback follows. NULL is accepted.
+ */
+MSGLOG_API void msglog_client_close(msglog_client *c);
+
+typedef struct msglog_relay msglog_relay;
+
+/*
+ * A relay serving the store `log` on host:port (an address or a name; port
+ * 0 picks a free port, see msglog_relay_port()). It is listening when this
+ * returns. `log` and `loop` must outlive it. A failing connection only
+ * closes that connection.
+ *
+ * @param[out] out  the new relay; release it with msglog_relay_close()
+ * @return MSGLOG_OK; MSGLOG_EINVAL (a bad argument, or the handle already has
+ *         a client or relay); MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding,
+ *         listening). On error *out is NULL and msglog_errmsg(log) says why;
+ *         the libuv handles it made are closed, so the loop must run (once)
+ *         before uv_loop_close().
+ */
+MSGLOG_API int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
+                     const char *host, uint16_t port);
+
+/* The port the relay listens on. */
+MSGLOG_API uint16_t msglog_relay_port(const msglog_relay *r);
+
+/* Stops listening, closes every connection, and releases the relay,
+ * asynchronously as msglog_client_close() (the handle may be closed right
+ * after). NULL is accepted. */
+MSGLOG_API void msglog_relay_close(msglog_relay *r);
 
 #ifdef __cplusplus
 }

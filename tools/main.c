@@ -1,10 +1,12 @@
-/* main.c - the `msglog` command: dispatches to replay and demo. */
+/* main.c - the `msglog` command: dispatches to its commands. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "demo.h"
+#include "net_cmds.h"
 #include "replay.h"
+#include "store_cmds.h"
 
 static const char help_text[] =
     "usage: msglog COMMAND [ARGS]\n"
@@ -26,13 +28,30 @@ static const char help_text[] =
     "      A scripted story: alice on two devices and bob go offline, write,\n"
     "      edit one message concurrently, react and delete, then reconnect\n"
     "      and converge. Runs in a temporary directory.\n"
+    "  init --dir DIR --replica N --user U\n"
+    "      Create the store of replica N of user U in DIR.\n"
+    "  send --dir DIR CONV TEXT\n"
+    "      Write a message; prints its id REPLICA:SEQ.\n"
+    "  read --dir DIR CONV REPLICA:SEQ\n"
+    "      Mark a message (and what comes before it) as read.\n"
+    "  show --dir DIR CONV [--json]\n"
+    "      Print a conversation, with the delivery status of the messages\n"
+    "      this store wrote (\xe2\x80\xa6 pending, \xe2\x9c\x93 sent, "
+    "\xe2\x9c\x93\xe2\x9c\x93 delivered, read).\n"
+    "  relay --listen HOST:PORT --dir DIR [--replica N] [--user U]\n"
+    "      Run a relay until SIGINT or SIGTERM.\n"
+    "  sync --connect HOST:PORT --dir DIR [--watch] [--timeout SECONDS]\n"
+    "       [--conv CONV]...\n"
+    "      Sync DIR with a relay once, or stay connected with --watch.\n"
+    "  COMMAND --help\n"
+    "      The details of a command (init, send, read, show, relay, sync).\n"
     "  help, --help, -h\n"
     "      Print this help.\n"
     "\n"
     "exit status:\n"
-    "  0  success (demo: the replicas converged)\n"
+    "  0  success (demo: the replicas converged; sync: up to date)\n"
     "  1  a failure of the library, the system or the output (demo: the\n"
-    "     replicas did not converge)\n"
+    "     replicas did not converge; sync: not up to date)\n"
     "  2  a bad command line, or an invalid trace; the message on stderr\n"
     "     reads \"msglog: TRACE:line N: reason\"\n";
 
@@ -40,8 +59,8 @@ static int usage_error(const char *fmt, const char *arg)
 {
     fputs("msglog: ", stderr);
     fprintf(stderr, fmt, arg);
-    fputs("\nusage: msglog replay TRACE [--dir DIR] | msglog demo | "
-          "msglog --help\n", stderr);
+    fputs("\nusage: msglog COMMAND [ARGS] (commands: init, send, read, show, relay, "
+          "sync, replay, demo); msglog --help\n", stderr);
     return CLI_INVALID;
 }
 
@@ -50,6 +69,14 @@ static int is_help(const char *arg)
     return strcmp(arg, "help") == 0 || strcmp(arg, "--help") == 0 ||
            strcmp(arg, "-h") == 0;
 }
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+} commands[] = {
+    { "init", init_main }, { "send", send_main }, { "read", read_main },
+    { "show", show_main }, { "relay", relay_main }, { "sync", sync_main },
+};
 
 static int dispatch(int argc, char **argv)
 {
@@ -63,6 +90,9 @@ static int dispatch(int argc, char **argv)
         return replay_main(argc - 1, argv + 1);
     if (strcmp(argv[1], "demo") == 0)
         return demo_main(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
     return usage_error("unknown command '%s'", argv[1]);
 }
 

@@ -1,0 +1,115 @@
+/* One TCP connection carrying one session (src/session.h): what the client
+ * (net/client.c) and the relay (net/relay.c) share. Internal to the library.
+ *
+ * Bytes read go to session_feed(); after every session call the owner calls
+ * net_conn_flush(), which copies the session's output into a write request
+ * and consumes it (the session's buffer is only borrowed until its next
+ * call, so it is never handed to uv_write). The session bounds its output
+ * by the peer's window; the copies live until their write completed.
+ *
+ * Lifetime: net_conn_close() starts closing (once); `closed` is called from
+ * it, synchronously, and is the last callback the owner gets. The session is
+ * freed before net_conn_close() returns, so nothing touches the msglog
+ * handle afterwards; the memory of the connection itself is freed by libuv
+ * close callbacks, later. Threading: the loop's thread. */
+#ifndef MSGLOG_NET_CONN_H
+#define MSGLOG_NET_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "src/session.h"
+
+typedef struct net_conn net_conn;
+
+typedef struct net_conn_ops {
+    /* Input was fed to the session and its output flushed; its phase or
+     * up-to-date state may have changed. Not called once closing. */
+    void (*fed)(net_conn *c);
+    /* Every write handed to the socket so far completed. */
+    void (*drained)(net_conn *c);
+    /* The connection is closing: err is MSGLOG_OK for a close asked with
+     * MSGLOG_OK, else the MSGLOG_E* code; why a text (never NULL). */
+    void (*closed)(net_conn *c, int err, const char *why);
+} net_conn_ops;
+
+struct net_conn {
+    uv_tcp_t tcp;
+    uv_timer_t linger;        /* bounds a graceful close */
+    uv_shutdown_t shutdown;
+    session *s;               /* owned; NULL once closing */
+    const net_conn_ops *ops;
+    void *owner;
+    const char *peer;         /* "the relay", "the device": for texts */
+    net_conn *prev, *next;    /* the owner's list */
+    uint64_t opened_at;       /* uv_now() when made */
+    uint8_t *rbuf;            /* read buffer, shared with the owner's other
+                                 connections (a read is fed before the next) */
+    size_t rbuf_len;
+    char discard[512];        /* reads after a graceful close, which may
+                                 outlive the owner and its rbuf */
+    size_t writes;            /* write requests not completed */
+    size_t write_bytes;       /* their bytes */
+    int tcp_open;             /* tcp initialised (must be closed) */
+    int reading;
+    int draining;             /* net_conn_drain: writing is over */
+    int closing;
+    int handles;              /* handles whose close callback is due */
+};
+
+/* A connection on `loop` with tcp initialised (not connected, no session).
+ * @return NULL when out of memory or uv_tcp_init failed (*uv_err says). */
+net_conn *net_conn_new(uv_loop_t *loop, const net_conn_ops *ops, void *owner,
+                       uint8_t *rbuf, size_t rbuf_len, int *uv_err);
+
+/* Frees a connection that never got as far as net_conn_start (its handles
+ * are closed; memory freed by their close callbacks). No callback. */
+void net_conn_discard(net_conn *c);
+
+/* Takes ownership of `s` (for a client, its HELLO is queued), turns on
+ * keep-alive and no-delay, starts reading and flushes.
+ * @return MSGLOG_OK, or an error after which the caller closes c. */
+int net_conn_start(net_conn *c, session *s, const char **why);
+
+/* Writes what the session has queued. On failure the connection is closed
+ * (the `closed` callback has run) and the error returned. */
+int net_conn_flush(net_conn *c);
+
+/* Closes the connection. graceful: what was written is flushed first
+ * (uv_shutdown, bounded by a linger timeout), else it is reset at once.
+ * Idempotent. */
+void net_conn_close(net_conn *c, int graceful, int err, const char *why);
+
+/* Ends the connection once everything queued is written, but keeps feeding
+ * what still arrives to the session (a STATUS sent right after the last ACK
+ * is stored) until the peer ends its side, or LINGER_MS. What the session
+ * queues meanwhile is dropped. Then closes with MSGLOG_OK (the `closed`
+ * callback), whatever ended it; `fed` and `drained` are no longer called. */
+void net_conn_drain(net_conn *c);
+
+/* After an error from a session call, or when it became CLOSED: closes c,
+ * gracefully so that the queued ERROR reaches the peer. @return 1 when c
+ * was closed (or was already closing). */
+int net_conn_check(net_conn *c);
+
+/* A set of conversation names (owned copies), noted by hooks and handled
+ * later from the loop. Linear: it holds what changed since the last pass. */
+typedef struct net_convs {
+    msglog_str *v;
+    size_t n, cap;
+} net_convs;
+
+/* Adds conv when absent. @return MSGLOG_OK or MSGLOG_ENOMEM. */
+int net_convs_add(net_convs *set, const uint8_t *conv, size_t len);
+/* Empties the set (keeps its array). */
+void net_convs_clear(net_convs *set);
+void net_convs_free(net_convs *set);
+
+/* The wall clock in ms since the Unix epoch. */
+uint64_t net_wall_ms(void);
+
+/* "HOST:PORT" for logs and details ("[::1]:9000" for IPv6). */
+void net_addr_text(char *out, size_t n, const char *host, unsigned port);
+
+#endif
