@@ -310,11 +310,11 @@ void net_conn_drain(net_conn *c)
 
     if (c->closing || c->draining)
         return;
+    c->draining = 1;    /* from here, any end is a finish */
     if (!c->s || !c->reading || write_output(c, &ignored) != MSGLOG_OK) {
         net_conn_close(c, 0, MSGLOG_OK, "finished");
         return;
     }
-    c->draining = 1;
     if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, drain_shutdown_done) != 0) {
         net_conn_close(c, 0, MSGLOG_OK, "finished");
         return;

@@ -20,7 +20,13 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
-    fputs(usage, stderr);
+    /* The synopsis (the lines before the first indented one), not the
+     * whole help. */
+    for (const char *p = usage; *p && !(p != usage && p[-1] == '\n' && p[0] == ' ' &&
+                                        p[1] == ' ' && p[2] != ' ');
+         p++)
+        fputc(*p, stderr);
+    fprintf(stderr, "(msglog %s --help tells more)\n", cmd);
     return CLI_INVALID;
 }
 

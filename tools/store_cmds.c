@@ -103,7 +103,7 @@ static int open_with_args(const char *cmd, const char *usage, int argc, char **a
     if (!dir)
         return cli_usage_error(cmd, usage, "--dir is required");
     if (n_pos != want)
-        return cli_usage_error(cmd, usage, "expected %zu arguments, got %zu", want, n_pos);
+        return cli_usage_error(cmd, usage, "expected %zu argument%s, got %zu", want, want == 1 ? "" : "s", n_pos);
     if (!*pos[0] || strlen(pos[0]) > MSGLOG_MAX_CONV)
         return cli_usage_error(cmd, usage, "CONV must be 1..%d bytes", MSGLOG_MAX_CONV);
     return cli_open_store(log, cmd, dir);
