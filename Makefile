@@ -17,8 +17,11 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The story demo (one process, three replicas), then the network demo (a
+# relay and three devices as real processes on 127.0.0.1).
 demo: build
 	$(BUILD)/msglog demo
+	scripts/demo-net.sh $(BUILD)/msglog
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
