@@ -420,6 +420,40 @@ int peers_device_acked(msglog *log, uint64_t replica, const uint8_t *conv, size_
     return peers_write(log, ack_merge, &a, "recording what a device acknowledged");
 }
 
+typedef struct hello_arg {
+    device_arg device;
+    const peers_conv_vv *convs;
+    size_t n_convs;
+} hello_arg;
+
+/* The device and every conversation of its HELLO in one transaction: a
+ * device listing a thousand conversations costs one commit, not a
+ * thousand. */
+static int hello_put(msglog *log, store_txn *t, const void *arg)
+{
+    const hello_arg *h = arg;
+    int rc = device_put(log, t, &h->device);
+    for (size_t i = 0; i < h->n_convs && !rc; i++) {
+        const peers_conv_vv *c = &h->convs[i];
+        ack_arg a = { h->device.replica, c->conv, c->conv_len, c->vv, c->n_vv };
+        rc = ack_merge(log, t, &a);
+    }
+    return rc;
+}
+
+int peers_device_hello(msglog *log, uint64_t replica, const uint8_t *user, size_t user_len,
+                       const peers_conv_vv *convs, size_t n_convs)
+{
+    if (replica == 0 || !text_ok(user, user_len, MSGLOG_MAX_USER) || (n_convs && !convs))
+        return ml_fail(log, MSGLOG_EINVAL, "peers_device_hello: bad replica or user");
+    for (size_t i = 0; i < n_convs; i++)
+        if (!text_ok(convs[i].conv, convs[i].conv_len, MSGLOG_MAX_CONV) ||
+            !vec_valid(convs[i].vv, convs[i].n_vv))
+            return ml_fail(log, MSGLOG_EINVAL, "peers_device_hello: bad conversation or vector");
+    hello_arg h = { { replica, user, user_len }, convs, n_convs };
+    return peers_write(log, hello_put, &h, "recording a device's HELLO");
+}
+
 /* What the walk over a conversation's devices gathers into out. */
 typedef struct status_walk {
     const uint8_t *user;     /* the asking user, whose devices are left out */

@@ -40,6 +40,19 @@ int peers_status_equal(const peers_status *a, const peers_status *b);
  * MSGLOG_EMISMATCH when it was recorded with another). */
 int peers_device_seen(msglog *log, uint64_t replica, const uint8_t *user, size_t user_len);
 
+/* One conversation of a HELLO: its name and the device's vector. */
+typedef struct peers_conv_vv {
+    const uint8_t *conv;
+    size_t conv_len;
+    const op_id *vv;
+    size_t n_vv;
+} peers_conv_vv;
+
+/* A device's HELLO, in one write transaction: peers_device_seen, then
+ * peers_device_acked for each conversation it lists (which subscribes it). */
+int peers_device_hello(msglog *log, uint64_t replica, const uint8_t *user, size_t user_len,
+                       const peers_conv_vv *convs, size_t n_convs);
+
 /* Subscribes the device to conv (its acknowledged vector starts empty);
  * nothing when already subscribed. The device must have been seen
  * (MSGLOG_ENOTFOUND otherwise). */

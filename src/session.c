@@ -270,7 +270,7 @@ static int add_all_store_convs(session *s)
     return rc;
 }
 
-static int take_peer_identity(session *s, const codec_hello *h)
+static void take_peer_identity(session *s, const codec_hello *h)
 {
     s->peer_replica = h->replica;
     memcpy(s->peer_user, h->user, h->user_len);
@@ -281,9 +281,21 @@ static int take_peer_identity(session *s, const codec_hello *h)
     if ((uint64_t)s->peer_window * h->budget > MAX_INFLIGHT_BYTES)
         s->peer_window = h->budget >= MAX_INFLIGHT_BYTES ? 1 : MAX_INFLIGHT_BYTES / h->budget;
     s->peer_all = h->all_convs;
-    if (s->role == SESSION_ROLE_RELAY)
-        return peers_device_seen(s->log, h->replica, h->user, h->user_len);
-    return MSGLOG_OK;
+}
+
+/* Relay: the device, its user and what it holds of each conversation it
+ * lists (its acknowledged vectors; listing subscribes it), in one commit. */
+static int record_device(session *s, const codec_hello *h)
+{
+    peers_conv_vv *convs = h->n_convs ? malloc(h->n_convs * sizeof *convs) : NULL;
+    if (h->n_convs && !convs)
+        return MSGLOG_ENOMEM;
+    for (size_t i = 0; i < h->n_convs; i++)
+        convs[i] = (peers_conv_vv){ h->convs[i].conv, h->convs[i].conv_len, h->convs[i].vv,
+                                    h->convs[i].n_vv };
+    int rc = peers_device_hello(s->log, h->replica, h->user, h->user_len, convs, h->n_convs);
+    free(convs);
+    return rc;
 }
 
 /* Notes what the peer's HELLO says it holds of each conversation it lists. */
@@ -304,10 +316,6 @@ static int take_peer_convs(session *s, const codec_hello *h)
             return rc;
         memcpy(c->peer_dig, e->digest, OP_HASH_LEN);
         c->has_peer_dig = 1;
-        if (s->role == SESSION_ROLE_RELAY)
-            rc = peers_device_acked(s->log, s->peer_replica, e->conv, e->conv_len, e->vv, e->n_vv);
-        if (rc)
-            return rc;
     }
     return MSGLOG_OK;
 }
@@ -321,7 +329,8 @@ static int on_hello(session *s, const uint8_t *buf, size_t len)
     if (rc)
         return session_fail(s, code_of(rc), rc, "a HELLO that does not decode: %s",
                             msglog_strerror(rc));
-    rc = take_peer_identity(s, &h);
+    take_peer_identity(s, &h);
+    rc = s->role == SESSION_ROLE_RELAY ? record_device(s, &h) : MSGLOG_OK;
     if (!rc)
         rc = take_peer_convs(s, &h);
     if (!rc && s->role == SESSION_ROLE_RELAY && h.all_convs)
@@ -395,7 +404,8 @@ static int take_frames(session *s)
         if (fr == CODEC_FRAME_MORE)
             break;
         if (fr)
-            return session_fail(s, SESSION_ERR_LIMIT, MSGLOG_ELIMIT, "a frame over %u bytes",
+            return session_fail(s, SESSION_ERR_LIMIT, MSGLOG_ELIMIT,
+                                "a frame over %u bytes (is the peer a msglog relay or device?)",
                                 SESSION_MAX_FRAME);
         if (flen > SESSION_FRAME_HEADER)
             rc = on_message(s, s->in.p + at + SESSION_FRAME_HEADER, flen - SESSION_FRAME_HEADER);

@@ -119,16 +119,15 @@ int status_check_digest(session *s, sconv *c)
 /* ---- up to date --------------------------------------------------------- */
 
 /* Whether this store holds everything the peer is known to hold of c. */
-static int holds_peer_state(const session *s, const sconv *c)
+static int holds_peer_state(store_txn *t, const sconv *c)
 {
     if (c->peer_has.n == 0)
         return 1;
-    vv own;
-    uint8_t dig[OP_HASH_LEN];
-    if (session_own_state((session *)s, c->name, c->len, &own, dig))
+    conv_state own;
+    if (conv_lookup(t, c->name, c->len, &own) != MSGLOG_OK)
         return 0;
-    int ok = vv_covers(&own, &c->peer_has);
-    vv_free(&own);
+    int ok = vv_covers(&own.delivered, &c->peer_has);
+    conv_free(&own);
     return ok;
 }
 
@@ -139,8 +138,16 @@ int session_up_to_date(const session *s)
     for (size_t i = 0; i < s->n_convs; i++) {
         const sconv *c = s->convs[i];
         int streamed = s->role == SESSION_ROLE_CLIENT || s->peer_all || c->peer_wants;
-        if ((streamed && !c->drained) || !holds_peer_state(s, c))
+        if (streamed && !c->drained)
             return 0;
     }
-    return 1;
+    /* One read transaction for every conversation's vector. */
+    store_txn *t;
+    if (store_txn_begin(s->log->st, 0, &t) != MSGLOG_OK)
+        return 0;
+    int ok = 1;
+    for (size_t i = 0; i < s->n_convs && ok; i++)
+        ok = holds_peer_state(t, s->convs[i]);
+    store_txn_abort(t);
+    return ok;
 }

@@ -231,6 +231,30 @@ Test(peers, status_for_takes_the_minimum_over_other_users_devices)
     msglog_close(r);
 }
 
+Test(peers, a_hello_records_the_device_and_its_conversations_at_once)
+{
+    msglog *r = open_store("relay", 1, "relay");
+    op_id va[] = { { 10, 3 } }, vb[] = { { 10, 1 }, { 20, 2 } };
+    peers_conv_vv convs[] = { { U("a"), va, 1 }, { U("b"), vb, 2 }, { U("c"), NULL, 0 } };
+    OK(r, peers_device_hello(r, 10, U("alice"), convs, 3));
+    r = reopen(r, "relay", 1, "relay");
+    const char *alice[] = { "alice" };
+    peers_status st = status_for(r, "b", "bob");
+    assert_members(&st, alice, 1);
+    assert_vec(st.delivered_vv, st.n_delivered_vv, vb, 2, "delivered of b");
+    peers_status_clear(&st);
+    st = status_for(r, "c", "bob");
+    assert_members(&st, alice, 1);          /* listed empty: subscribed */
+    peers_status_clear(&st);
+    /* Another user for the same replica: refused whole, nothing recorded. */
+    peers_conv_vv other[] = { { U("d"), NULL, 0 } };
+    cr_assert_eq(peers_device_hello(r, 10, U("mallory"), other, 1), MSGLOG_EMISMATCH);
+    st = status_for(r, "d", "bob");
+    cr_assert_eq(st.n_members, 0, "the refused HELLO subscribed nothing");
+    peers_status_clear(&st);
+    msglog_close(r);
+}
+
 Test(peers, status_without_members_or_conversation)
 {
     msglog *r = three_devices();
