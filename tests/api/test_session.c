@@ -462,3 +462,90 @@ Test(session, statuses_follow_acks_and_read_markers)
     assert_same(alice, relay, "alice and the relay");
     cr_assert_eq(n_messages(bob), 2);
 }
+
+/* ---- random: three devices, writes, cuts and reconnects ----------------- */
+
+/* The newest message of `log` and whether `user` wrote it; MSGLOG_ENOTFOUND
+ * when it holds none. */
+static int newest(msglog *log, const char *user, msglog_id *id, int *own)
+{
+    msglog_page *p;
+    msglog_cursor end = { 1, 0, { 0, 0 } };
+    int rc = msglog_messages(log, &p, TEAM, MSGLOG_BACKWARD, end, 1);
+    if (rc == MSGLOG_ENOTFOUND)
+        return rc;
+    CHECK_OK(rc);
+    rc = p->n ? MSGLOG_OK : MSGLOG_ENOTFOUND;
+    if (p->n) {
+        *id = p->messages[0].id;
+        *own = strcmp(p->messages[0].author.data, user) == 0;
+    }
+    msglog_free(p);
+    return rc;
+}
+
+/* One random op: mostly sends; edits, deletes, reactions and read markers
+ * on the newest message the device has. Refusals (a deleted target) are
+ * part of the game. */
+static void random_op(msglog *log, tclock *c, const char *user, rng *g, int n)
+{
+    msglog_id id, out;
+    int own;
+    unsigned k = (unsigned)rng_below(g, 10);
+    c->now += 1 + rng_below(g, 3);
+    if (k < 5 || newest(log, user, &id, &own) != MSGLOG_OK) {
+        say(log, c, "random %d", n);
+        return;
+    }
+    int rc;
+    if (k == 5 && own)
+        rc = msglog_edit(log, &out, TEAM, id, "edited", 6);
+    else if (k == 6 && own)
+        rc = msglog_delete(log, &out, TEAM, id);
+    else if (k < 9)
+        rc = msglog_react(log, &out, TEAM, id, "+1", 2);
+    else
+        rc = msglog_mark_read(log, &out, TEAM, id);
+    cr_assert(rc == MSGLOG_OK || rc == MSGLOG_EDENIED, "op %u -> %d", k, rc);
+}
+
+Test(session, random_writes_cuts_and_reconnects_converge, .timeout = 600)
+{
+    rng g;
+    rng_seed(&g, seed_of());
+    msglog *dev[3] = { alice, laptop, bob };
+    const char *user[3] = { "alice", "alice", "bob" };
+    link links[3] = { 0 };
+    for (int round = 0; round < 60; round++) {
+        for (int d = 0; d < 3; d++) {
+            for (int n = (int)rng_below(&g, 4); n > 0; n--)
+                random_op(dev[d], &clk[1 + d], user[d], &g, round);
+            if (links[d].c)
+                CHECK_OK(session_pump(links[d].c, (const uint8_t *)"team", 4));
+            if (links[d].c && (links[d].cut || rng_chance(&g, 20)))
+                link_close(&links[d]);          /* cut, or the device went away */
+            if (!links[d].c && rng_chance(&g, 60)) {
+                link_open(&links[d], dev[d], 64 + rng_below(&g, 512));
+                links[d].cut_at = rng_chance(&g, 50) ? 1 + rng_below(&g, 3000) : 0;
+            }
+        }
+        run_all(links, 3, &g);
+        for (int d = 0; d < 3; d++)
+            if (links[d].c && !links[d].cut)
+                cr_assert_neq(session_phase(links[d].c), SESSION_PHASE_CLOSED, "round %d: %s",
+                              round, session_errmsg(links[d].c));
+    }
+    for (int d = 0; d < 3; d++) {
+        link_close(&links[d]);
+        link_open(&links[d], dev[d], 4096);
+    }
+    run_all(links, 3, &g);
+    for (int d = 0; d < 3; d++) {
+        cr_assert(session_up_to_date(links[d].c), "device %d: %s", d, session_errmsg(links[d].c));
+        cr_assert_eq(session_digest_mismatches(links[d].c), 0);
+        link_close(&links[d]);
+    }
+    assert_same(alice, relay, "alice and the relay");
+    assert_same(laptop, relay, "the laptop and the relay");
+    assert_same(bob, relay, "bob and the relay");
+}
