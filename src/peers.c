@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/bounded.h"
+#include "codec/vv_codec.h"
 #include "codec/session_codec.h"
 #include "crdt/utf8.h"
 #include "log/keys.h"
@@ -139,73 +139,23 @@ static size_t vec_min_into(op_id *a, size_t na, const op_id *b, size_t nb)
     return k;
 }
 
-/* The smallest MessagePack form of a uint (what msgpack-c's packer writes
- * and codec_rd_uint insists on). p NULL: only the length. */
-static size_t mp_uint(uint8_t *p, uint64_t v)
-{
-    size_t n = v < 0x80 ? 0 : v <= 0xff ? 1 : v <= 0xffff ? 2 : v <= 0xffffffffu ? 4 : 8;
-    static const uint8_t type[9] = { 0, 0xcc, 0xcd, 0, 0xce, 0, 0, 0, 0xcf };
-    if (p && n == 0)
-        p[0] = (uint8_t)v;
-    else if (p) {
-        p[0] = type[n];
-        for (size_t i = 0; i < n; i++)
-            p[1 + i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-    }
-    return 1 + n;
-}
-
-static size_t mp_array(uint8_t *p, size_t count)
-{
-    size_t n = count < 16 ? 0 : count <= 0xffff ? 2 : 4;
-    if (p && n == 0)
-        p[0] = (uint8_t)(0x90 | count);
-    else if (p) {
-        p[0] = n == 2 ? 0xdc : 0xdd;
-        for (size_t i = 0; i < n; i++)
-            p[1 + i] = (uint8_t)(count >> (8 * (n - 1 - i)));
-    }
-    return 1 + n;
-}
-
-/* The flat [replica, seq, ...] array of v, as codec/ writes vectors (no
- * codec function packs a bare vector). p NULL: only the length. */
-static size_t vec_pack(uint8_t *p, const op_id *v, size_t n)
-{
-    size_t len = mp_array(p, 2 * n);
-    for (size_t i = 0; i < n; i++) {
-        len += mp_uint(p ? p + len : NULL, v[i].replica);
-        len += mp_uint(p ? p + len : NULL, v[i].seq);
-    }
-    return len;
-}
-
-/* A stored vector, read with the bounded reader: whatever does not decode
- * to exactly one valid vector is corrupt. */
+/* A stored vector: whatever does not decode to exactly one valid vector
+ * is corrupt. */
 static int vec_unpack(store_val val, op_id **v, size_t *n)
 {
-    codec_rd r;
-    codec_rd_init(&r, val.data, val.len);
-    int rc = codec_rd_ids(&r, PEERS_MAX_VV, v, n);
-    if (rc == CODEC_ENOMEM)
-        return MSGLOG_ENOMEM;
-    if (rc == CODEC_OK && r.p == r.end && vec_valid(*v, *n))
-        return MSGLOG_OK;
-    free(*v);
-    *v = NULL;
-    *n = 0;
-    return MSGLOG_ECORRUPT;
+    int rc = codec_vv_decode(v, n, val.data, val.len, PEERS_MAX_VV);
+    return rc == CODEC_ENOMEM ? MSGLOG_ENOMEM : rc ? MSGLOG_ECORRUPT : MSGLOG_OK;
 }
 
 static int vec_put(store_txn *t, store_val key, const op_id *v, size_t n)
 {
-    if (n > PEERS_MAX_VV)
-        return MSGLOG_ELIMIT;
-    size_t len = vec_pack(NULL, v, n);
-    void *p;
-    int rc = store_reserve(t, TBL_PEERS, key, len, &p);
-    if (!rc)
-        vec_pack(p, v, n);
+    uint8_t *enc;
+    size_t len;
+    int rc = codec_vv_encode(&enc, &len, v, n, PEERS_MAX_VV);
+    if (rc)
+        return rc == CODEC_ENOMEM ? MSGLOG_ENOMEM : rc == CODEC_ELIMIT ? MSGLOG_ELIMIT : MSGLOG_EINVAL;
+    rc = store_put(t, TBL_PEERS, key, (store_val){ enc, len });
+    free(enc);
     return rc;
 }
 
