@@ -47,6 +47,18 @@ sync_once() {
     echo
 }
 
+# wait_for DEVICE TEXT TRIES: until DEVICE's view of team shows TEXT, 50 ms
+# apart; sets WAITED to the milliseconds it took.
+wait_for() {
+    i=0
+    until "$MSGLOG" show --dir "$DIR/$1" team | grep -q "$2"; do
+        i=$((i + 1))
+        [ $i -gt "$3" ] && { echo "demo-net: $1 did not get \"$2\"" >&2; exit 1; }
+        sleep 0.05
+    done
+    WAITED=$((i * 50))
+}
+
 show() {
     echo "-- $1's view of team:"
     "$MSGLOG" show --dir "$DIR/$1" team
@@ -86,13 +98,8 @@ WATCH_PID=$!
 sleep 0.5
 "$MSGLOG" send --dir "$DIR/phone" team "running 10 min late" >/dev/null
 sync_once phone
-i=0
-until "$MSGLOG" show --dir "$DIR/laptop" team | grep -q "10 min late"; do
-    i=$((i + 1))
-    [ $i -gt 100 ] && { echo "demo-net: the laptop did not get the message" >&2; exit 1; }
-    sleep 0.05
-done
-echo "the laptop got it pushed, $((i * 50)) ms or less after the phone's sync"
+wait_for laptop "10 min late" 100
+echo "the laptop got it pushed, $WAITED ms or less after the phone's sync"
 
 say "the relay restarts; the watching laptop backs off and reconnects"
 kill "$RELAY_PID"
@@ -101,12 +108,7 @@ wait "$RELAY_PID" 2>/dev/null || true
 sleep 0.5
 start_relay "$PORT"
 sync_once bob
-i=0
-until "$MSGLOG" show --dir "$DIR/laptop" team | grep -q "ok!"; do
-    i=$((i + 1))
-    [ $i -gt 400 ] && { echo "demo-net: the laptop did not reconnect" >&2; exit 1; }
-    sleep 0.05
-done
+wait_for laptop "ok!" 400
 kill "$WATCH_PID"
 wait "$WATCH_PID" 2>/dev/null || true
 WATCH_PID=

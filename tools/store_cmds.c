@@ -109,20 +109,14 @@ static int open_with_args(const char *cmd, const char *usage, int argc, char **a
     return cli_open_store(log, cmd, dir);
 }
 
-int send_main(int argc, char **argv)
+/* Prints the id of the op a command just made (rc its result), or the
+ * library's error; closes the store. */
+static int print_new_op(const char *cmd, msglog *log, int rc, msglog_id id, const char *what)
 {
-    const char *pos[2];
-    msglog *log = NULL;
-    msglog_id id;
-    char text[CLI_ID_MAX];
-    int rc = open_with_args("send", send_usage, argc, argv, pos, 2, &log, NULL);
-
-    if (rc != CLI_OK)
-        return rc == CLI_HELP ? CLI_OK : rc;
-    rc = msglog_send(log, &id, pos[0], strlen(pos[0]), pos[1], strlen(pos[1]));
     if (rc != MSGLOG_OK) {
-        rc = cli_lib_error("send", log, "cannot send", rc);
+        rc = cli_lib_error(cmd, log, what, rc);
     } else {
+        char text[CLI_ID_MAX];
         cli_id_text(text, id);
         puts(text);
         rc = CLI_OK;
@@ -131,12 +125,24 @@ int send_main(int argc, char **argv)
     return rc;
 }
 
+int send_main(int argc, char **argv)
+{
+    const char *pos[2];
+    msglog *log = NULL;
+    msglog_id id;
+    int rc = open_with_args("send", send_usage, argc, argv, pos, 2, &log, NULL);
+
+    if (rc != CLI_OK)
+        return rc == CLI_HELP ? CLI_OK : rc;
+    rc = msglog_send(log, &id, pos[0], strlen(pos[0]), pos[1], strlen(pos[1]));
+    return print_new_op("send", log, rc, id, "cannot send");
+}
+
 int read_main(int argc, char **argv)
 {
     const char *pos[2];
     msglog *log = NULL;
     msglog_id target, id;
-    char text[CLI_ID_MAX];
     int rc;
 
     rc = open_with_args("read", read_usage, argc, argv, pos, 2, &log, NULL);
@@ -148,15 +154,7 @@ int read_main(int argc, char **argv)
                                pos[1]);
     }
     rc = msglog_mark_read(log, &id, pos[0], strlen(pos[0]), target);
-    if (rc != MSGLOG_OK) {
-        rc = cli_lib_error("read", log, "cannot mark it read", rc);
-    } else {
-        cli_id_text(text, id);
-        puts(text);
-        rc = CLI_OK;
-    }
-    msglog_close(log);
-    return rc;
+    return print_new_op("read", log, rc, id, "cannot mark it read");
 }
 
 /* ------------------------------------------------------------------------ */
