@@ -4,7 +4,7 @@
 #
 #   fuzz/run.sh [SECONDS [TARGET...]]      (make fuzz FUZZ_SECONDS=N)
 #
-# SECONDS defaults to $FUZZ_SECONDS, else 60; TARGET to all five.
+# SECONDS defaults to $FUZZ_SECONDS, else 60; TARGET to all six.
 # Each run starts from the committed seeds (fuzz/corpus/<target>, read only)
 # plus the working corpus it keeps growing in $OUT/corpus/<target>; crashes
 # go to $OUT/artifacts/<target>/, the full log to $OUT/logs/<target>-<time>.log,
@@ -17,7 +17,7 @@ OUT=${FUZZ_OUT:-$ROOT/build-fuzz}
 SECS=${1:-${FUZZ_SECONDS:-60}}
 [ $# -gt 0 ] && shift
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_op_decode fuzz_sync_decode fuzz_receive fuzz_records fuzz_session_decode)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(fuzz_op_decode fuzz_sync_decode fuzz_receive fuzz_records fuzz_session_decode fuzz_session)
 
 nice -n 19 make -s -C "$ROOT/fuzz" OUT="$OUT" -j "$(nproc 2>/dev/null || echo 2)" || exit 1
 mkdir -p "$OUT/logs"
@@ -30,7 +30,7 @@ for t in "${TARGETS[@]}"; do
     art="$OUT/artifacts/$t"
     log="$OUT/logs/$t-$(date -u +%Y%m%dT%H%M%SZ).log"
     mkdir -p "$work" "$art"
-    # fuzz_receive keeps its LMDB store on tmpfs.
+    # fuzz_receive and fuzz_session keep their LMDB store on tmpfs.
     shm=$(mktemp -d "${FUZZ_SHM:-/dev/shm}/msglog-fuzz-run-XXXXXX" 2>/dev/null || mktemp -d)
     echo "== $t: ${SECS}s (log: $log)"
     start=$(date +%s)

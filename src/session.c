@@ -195,6 +195,8 @@ static uint64_t code_of(int rc)
         return SESSION_ERR_LIMIT;
     case MSGLOG_ECORRUPT:
         return SESSION_ERR_CORRUPT;
+    case MSGLOG_EMISMATCH:          /* a replica id seen before with another user */
+        return SESSION_ERR_PROTOCOL;
     default:
         return SESSION_ERR_INTERNAL;
     }
