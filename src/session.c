@@ -522,6 +522,8 @@ void session_consume(session *s, size_t n)
 {
     if (n > s->out.n)
         n = s->out.n;
+    if (n == 0)
+        return;
     memmove(s->out.p, s->out.p + n, s->out.n - n);
     s->out.n -= n;
 }

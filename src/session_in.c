@@ -95,45 +95,81 @@ static int queue_ack(session *s, const sconv *c, uint64_t no, uint64_t result)
     return rc;
 }
 
-/* The ids of the ops the peer sent: it holds them, and (its delivered set
- * being closed) every earlier op of their origins, so our stream to it
- * skips them. Ops that do not decode were refused by the commit already. */
-static int note_peer_holds(sconv *c, const staging *st)
+/* The ids of the staged ops, each checked to belong to the batch's
+ * conversation: msglog_receive_batch files an op under the conversation it
+ * names, so a BATCH labelled with one conversation and carrying ops of
+ * another would be acknowledged, subscribed and fanned out under the wrong
+ * one (found by fuzz_session). MSGLOG_ECORRUPT for an op that does not
+ * decode or names another conversation. *ids is malloc'd. */
+static int staged_ids(const staging *st, op_id **ids)
 {
+    *ids = st->n ? malloc(st->n * sizeof **ids) : NULL;
+    if (st->n && !*ids)
+        return MSGLOG_ENOMEM;
     const uint8_t *p = st->bytes.p;
     for (size_t i = 0; i < st->n; p += st->lens[i++]) {
         op o;
-        if (codec_op_decode(&o, p, st->lens[i]) != CODEC_OK)
-            continue;
-        op_id id = o.id;
+        int rc = codec_op_decode(&o, p, st->lens[i]);
+        if (rc)
+            return rc == CODEC_ENOMEM ? MSGLOG_ENOMEM : MSGLOG_ECORRUPT;
+        int same = o.conv_len == st->conv->len && memcmp(o.conv, st->conv->name, o.conv_len) == 0;
+        (*ids)[i] = o.id;
         codec_op_clear(&o);
-        if (vv_merge(&c->peer_has, &id, 1) || (c->out && stream_peer_has(c->out, &id, 1)))
-            return MSGLOG_ENOMEM;
+        if (!same)
+            return MSGLOG_ECORRUPT;
     }
     return MSGLOG_OK;
+}
+
+/* The peer holds the ops it sent, and (its delivered set being closed)
+ * every earlier op of their origins: our stream to it skips them. */
+static int note_peer_holds(sconv *c, const op_id *ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (vv_merge(&c->peer_has, &ids[i], 1) || (c->out && stream_peer_has(c->out, &ids[i], 1)))
+            return MSGLOG_ENOMEM;
+    return MSGLOG_OK;
+}
+
+/* Commits the staged ops in one msglog_receive_batch. */
+static int receive_staged(session *s, const staging *st)
+{
+    msglog_buf *bufs = st->n ? malloc(st->n * sizeof *bufs) : NULL;
+    if (st->n && !bufs)
+        return MSGLOG_ENOMEM;
+    const uint8_t *p = st->bytes.p;
+    for (size_t i = 0; i < st->n; p += st->lens[i++])
+        bufs[i] = (msglog_buf){ p, st->lens[i] };
+    int rc = st->n ? msglog_receive_batch(s->log, bufs, st->n) : MSGLOG_OK;
+    free(bufs);
+    return rc;
 }
 
 /* Commits the staged batch in one transaction, then acknowledges it. */
 static int commit_staged(session *s)
 {
     staging *st = &s->in_batch;
-    msglog_buf *bufs = st->n ? malloc(st->n * sizeof *bufs) : NULL;
-    if (st->n && !bufs)
-        return session_fail(s, SESSION_ERR_INTERNAL, MSGLOG_ENOMEM, "out of memory");
-    const uint8_t *p = st->bytes.p;
-    for (size_t i = 0; i < st->n; p += st->lens[i++])
-        bufs[i] = (msglog_buf){ p, st->lens[i] };
-    int rc = st->n ? msglog_receive_batch(s->log, bufs, st->n) : MSGLOG_OK;
-    free(bufs);
+    op_id *ids;
+    int rc = staged_ids(st, &ids);
+    if (rc) {
+        free(ids);
+        return session_fail(s, rc == MSGLOG_ENOMEM ? SESSION_ERR_INTERNAL : SESSION_ERR_CORRUPT, rc,
+                            "batch %llu holds an op that does not decode or is not of its "
+                            "conversation", (unsigned long long)st->batch_no);
+    }
+    rc = receive_staged(s, st);
     uint64_t result;
-    if (!ack_result(rc, &result))
+    if (!ack_result(rc, &result)) {
+        free(ids);
         return session_fail(s, rc == MSGLOG_ENOMEM || rc == MSGLOG_EIO || rc == MSGLOG_EFULL
                                    ? SESSION_ERR_INTERNAL : SESSION_ERR_CORRUPT,
                             rc, "batch %llu not committed: %s", (unsigned long long)st->batch_no,
                             msglog_errmsg(s->log));
+    }
     sconv *c = st->conv;
     s->last_batch_in = st->batch_no;
-    rc = note_peer_holds(c, st);
+    rc = note_peer_holds(c, ids, st->n);
+    free(ids);
     in_drop_staging(s);
     if (!rc)
         rc = queue_ack(s, c, s->last_batch_in, result);

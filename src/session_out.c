@@ -36,7 +36,8 @@ static int queue_batch(session *s, const sconv *c, uint64_t no, const codec_byte
         }
         room += need;
     }
-    return queue_batch_frame(s, c, no, 0, (codec_bytes *)ops + first, n - first);
+    /* An empty batch (the answer to a WANT of nothing) has no ops table. */
+    return queue_batch_frame(s, c, no, 0, n ? (codec_bytes *)ops + first : NULL, n - first);
 }
 
 int out_send_batch(session *s, sconv *c, const codec_bytes *ops, size_t n)

@@ -549,3 +549,74 @@ Test(session, random_writes_cuts_and_reconnects_converge, .timeout = 600)
     assert_same(laptop, relay, "the laptop and the relay");
     assert_same(bob, relay, "bob and the relay");
 }
+
+/* ---- regressions found by fuzz_session ---------------------------------- */
+
+/* Frames an encoded message and feeds it to s. */
+static void feed_msg(session *s, uint8_t *msg, size_t len, int enc_rc)
+{
+    cr_assert_eq(enc_rc, CODEC_OK);
+    uint8_t head[SESSION_FRAME_HEADER];
+    cr_assert_eq(codec_session_frame_header(head, len), CODEC_OK);
+    session_feed(s, head, sizeof head);
+    session_feed(s, msg, len);
+    free(msg);
+}
+
+/* A BATCH labelled "team" carrying an op of another conversation would be
+ * committed under its own conversation but acknowledged, subscribed and
+ * fanned out under "team": refused whole, nothing committed. */
+Test(session, a_batch_with_an_op_of_another_conversation_is_refused)
+{
+    msglog_id id;
+    CHECK_OK(msglog_send(bob, &id, "other", 5, "hidden", 6));
+    blob_t op;
+    void *p;
+    CHECK_OK(msglog_op_bytes(bob, &p, &op.n, "other", 5, id));
+    op.p = p;
+    link l;
+    link_open(&l, bob, 4096);
+    move(&l, l.c, l.r, 1 << 20);                 /* bob's HELLO */
+    codec_bytes ops[] = { { op.p, op.n } };
+    codec_batch b = { 1, (const uint8_t *)"team", 4, 0, ops, 1 };
+    uint8_t *msg;
+    size_t len;
+    int rc = codec_batch_encode(&msg, &len, &b);
+    feed_msg(l.r, msg, len, rc);
+    cr_assert_eq(session_phase(l.r), SESSION_PHASE_CLOSED);
+    cr_assert_eq(session_error(l.r), MSGLOG_ECORRUPT, "%s", session_errmsg(l.r));
+    msglog_conv_info *ci;
+    cr_assert_eq(msglog_conv_info_get(relay, &ci, "other", 5), MSGLOG_ENOTFOUND,
+                 "nothing of the other conversation was committed");
+    link_close(&l);
+    msglog_free(p);
+}
+
+/* A WANT of ids the store does not hold is answered with an empty batch
+ * and an empty REPAIR; consuming nothing from an empty output is fine. */
+Test(session, a_want_of_nothing_gets_an_empty_answer)
+{
+    link l;
+    link_open(&l, bob, 4096);
+    session_consume(l.r, 0);
+    move(&l, l.c, l.r, 1 << 20);
+    move(&l, l.r, l.c, 1 << 20);
+    op_id want[] = { { 9, 9 } };
+    codec_want w = { (const uint8_t *)"general", 7, want, 1 };
+    uint8_t *msg;
+    size_t len;
+    int rc = codec_want_encode(&msg, &len, &w);
+    feed_msg(l.r, msg, len, rc);
+    cr_assert_eq(session_phase(l.r), SESSION_PHASE_OPEN, "%s", session_errmsg(l.r));
+    const uint8_t *out;
+    size_t n, flen;
+    session_output(l.r, &out, &n);
+    uint64_t type;
+    cr_assert_eq(codec_session_frame(out, n, &flen), CODEC_OK);
+    cr_assert_eq(codec_session_type(out + 4, flen - 4, &type), CODEC_OK);
+    cr_assert_eq(type, SESSION_BATCH, "first the (empty) batch");
+    cr_assert_eq(codec_session_frame(out + flen, n - flen, &len), CODEC_OK);
+    cr_assert_eq(codec_session_type(out + flen + 4, len - 4, &type), CODEC_OK);
+    cr_assert_eq(type, SESSION_REPAIR, "then the empty REPAIR that ends the answer");
+    link_close(&l);
+}
