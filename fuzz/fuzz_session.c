@@ -41,13 +41,9 @@
  *
  * FUZZ_SESSION_VERBOSE (set to anything) prints each session's end.
  *
- * Known fault (fuzz/RESULTS.md, "fuzz_session"): the engine commits a
- * BATCH's ops without checking that they belong to the BATCH's
- * conversation, so a batch of "general" holding an op of "dm" changes dm
- * and acknowledges general. Inputs holding such a batch (an op that decodes
- * and names another conversation than its frame) skip the per-conversation
- * ACK check below, keeping "no ACK, no change"; FUZZ_SESSION_STRICT_CONV
- * (set to anything) checks them too, which reproduces the fault.
+ * Every conversation that changed was acknowledged, at its last ACK's
+ * vector and digest (a BATCH carrying ops of another conversation than its
+ * own, the first fault this target found, is refused whole since 2861e0a).
  *
  * The session's hooks are set; each checks its arguments (this session, a
  * conversation of 1..255 bytes; hello at most once, with the peer's replica
@@ -109,7 +105,7 @@ static unsigned live_no;
 static msglog *store;
 static unsigned long reset_every, since_reset;
 static struct stat pristine;     /* data.mdb right after the copy was opened */
-static int verbose, strict_conv;
+static int verbose;
 
 /* ---- directories (as fuzz_receive.c) ------------------------------------ */
 
@@ -222,7 +218,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (every && atol(every) > 0)
         reset_every = (unsigned long)atol(every);
     verbose = getenv("FUZZ_SESSION_VERBOSE") != NULL;
-    strict_conv = getenv("FUZZ_SESSION_STRICT_CONV") != NULL;
     const char *base = getenv("FUZZ_SESSION_DIR");
     if (!base || !*base)
         base = getenv("FUZZ_RECEIVE_DIR");
@@ -576,31 +571,6 @@ static int input_has_error(const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Whether a complete BATCH frame of the stream holds an op that decodes and
- * names another conversation than the frame (the known fault above). */
-static int input_has_foreign_op(const uint8_t *p, size_t n)
-{
-    size_t at = 0, flen;
-    int found = 0;
-    while (!found && codec_session_frame(p + at, n - at, &flen) == CODEC_OK) {
-        const uint8_t *m = p + at + SESSION_FRAME_HEADER;
-        size_t mlen = flen - SESSION_FRAME_HEADER;
-        codec_batch b;
-        if (mlen && codec_batch_decode(&b, m, mlen) == CODEC_OK) {
-            for (size_t i = 0; i < b.n_ops && !found; i++) {
-                op o;
-                if (codec_op_decode(&o, b.ops[i].data, b.ops[i].len) != CODEC_OK)
-                    continue;
-                found = o.conv_len != b.conv_len || memcmp(o.conv, b.conv, b.conv_len) != 0;
-                codec_op_clear(&o);
-            }
-            codec_batch_clear(&b);
-        }
-        at += flen;
-    }
-    return found;
-}
-
 /* ---- hooks and queries ------------------------------------------------------ */
 
 typedef struct hook_ctx {
@@ -855,29 +825,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (changed)
             FAIL("the store changed and no batch was acknowledged (%s)", errmsg);
     } else {
-        if (strict_conv || !input_has_foreign_op(stream, stream_len)) {
-            for (size_t i = 0; i < after.n; i++) {
-                const conv_sum *a = &after.c[i], *b = find_conv(&before, a->name, a->len);
-                if (b && same(&a->all, &b->all))
-                    continue;
-                size_t j = 0;
-                while (j < w.n_acked && !(w.acks[j].len == a->len &&
-                                          memcmp(w.acks[j].name, a->name, a->len) == 0))
-                    j++;
-                if (j == w.n_acked)
-                    FAIL("conversation %.*s changed and no ACK of it was written", (int)a->len,
-                         (const char *)a->name);
-            }
-            for (size_t j = 0; j < w.n_acked; j++) {
-                const acked *k = &w.acks[j];
-                const conv_sum *a = find_conv(&after, k->name, k->len);
-                static const uint8_t zero[16];
-                int vv_ok = a ? same(&a->vv, &k->vv) : k->vv.n == 0;
-                int dig_ok = memcmp(a ? a->digest : zero, k->digest, 16) == 0;
-                if (!vv_ok || !dig_ok)
-                    FAIL("conversation %.*s: its last ACK's %s is not the store's at the end",
-                         (int)k->len, (const char *)k->name, vv_ok ? "digest" : "vector");
-            }
+        for (size_t i = 0; i < after.n; i++) {
+            const conv_sum *a = &after.c[i], *b = find_conv(&before, a->name, a->len);
+            if (b && same(&a->all, &b->all))
+                continue;
+            size_t j = 0;
+            while (j < w.n_acked && !(w.acks[j].len == a->len &&
+                                      memcmp(w.acks[j].name, a->name, a->len) == 0))
+                j++;
+            if (j == w.n_acked)
+                FAIL("conversation %.*s changed and no ACK of it was written", (int)a->len,
+                     (const char *)a->name);
+        }
+        for (size_t j = 0; j < w.n_acked; j++) {
+            const acked *k = &w.acks[j];
+            const conv_sum *a = find_conv(&after, k->name, k->len);
+            static const uint8_t zero[16];
+            int vv_ok = a ? same(&a->vv, &k->vv) : k->vv.n == 0;
+            int dig_ok = memcmp(a ? a->digest : zero, k->digest, 16) == 0;
+            if (!vv_ok || !dig_ok)
+                FAIL("conversation %.*s: its last ACK's %s is not the store's at the end",
+                     (int)k->len, (const char *)k->name, vv_ok ? "digest" : "vector");
         }
         read_views();
     }
