@@ -54,6 +54,11 @@
 #define SESSION_MAX_WINDOW 64         /* HELLO window: batches in flight */
 #define SESSION_MAX_BATCH_OPS 100000  /* ops in one BATCH frame */
 #define SESSION_MAX_OP_BYTES (1024 * 1024)   /* one op in a BATCH */
+/* The shortest op that can decode (docs/format.md): a send with a 1-byte
+ * conversation and user, hlc 0, no deps, an empty body. A session refuses
+ * a batch holding a shorter bin, so SESSION_MAX_BATCH also bounds the
+ * number of ops a batch stages. */
+#define SESSION_MIN_OP_BYTES 12
 #define SESSION_MAX_WANT 100000       /* ids in a WANT */
 #define SESSION_MAX_ITEMS 4096        /* items in a REPAIR */
 #define SESSION_MAX_LISTING 4096      /* versions in one listing item */

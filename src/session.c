@@ -3,16 +3,13 @@
 #include "src/session_int.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_BUDGET (256u * 1024)
 #define DEFAULT_WINDOW 8u
-/* The most op bytes this side keeps in flight to one peer, whatever window
- * and budget the peer asks for: a relay serves many devices, and a device
- * asking for 64 batches of 4 MiB must not make it buffer 256 MiB. */
-#define MAX_INFLIGHT_BYTES (16u * 1024 * 1024)
 
 /* ---- buffers and conversations ----------------------------------------- */
 
@@ -20,8 +17,11 @@ int sbuf_append(sbuf *b, const void *p, size_t n)
 {
     if (b->cap - b->n < n) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->n < n)
+        while (cap - b->n < n) {
+            if (cap > SIZE_MAX / 2)
+                return MSGLOG_ENOMEM;
             cap *= 2;
+        }
         uint8_t *q = realloc(b->p, cap);
         if (!q)
             return MSGLOG_ENOMEM;
@@ -32,6 +32,14 @@ int sbuf_append(sbuf *b, const void *p, size_t n)
         memcpy(b->p + b->n, p, n);
     b->n += n;
     return MSGLOG_OK;
+}
+
+int session_check_backlog(session *s, const char *what)
+{
+    if (s->out.n <= MAX_INFLIGHT_BYTES)
+        return MSGLOG_OK;
+    return session_fail(s, SESSION_ERR_LIMIT, MSGLOG_ELIMIT,
+                        "a %s with %zu bytes of output not yet taken", what, s->out.n);
 }
 
 static int name_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
@@ -84,6 +92,13 @@ sconv *session_conv(session *s, const uint8_t *name, size_t len, int create)
         return s->convs[at];
     if (!create || len == 0 || len > MSGLOG_MAX_CONV)
         return NULL;
+    /* Every frame naming a new conversation makes one: a peer must not
+     * grow the list (and its linear inserts) without end. */
+    if (s->n_convs >= SESSION_MAX_CONVS) {
+        session_fail(s, SESSION_ERR_LIMIT, MSGLOG_ELIMIT,
+                     "more than %u conversations in one session", SESSION_MAX_CONVS);
+        return NULL;
+    }
     sconv *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;

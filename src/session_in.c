@@ -56,6 +56,12 @@ static int stage_frame(session *s, const codec_batch *b)
                             (unsigned long long)b->batch_no, (unsigned long long)st->batch_no);
     }
     for (size_t i = 0; i < b->n_ops; i++) {
+        /* Empty bins cost no op bytes but a staging entry each: without
+         * this, one endless batch of them grows memory without limit. */
+        if (b->ops[i].len < SESSION_MIN_OP_BYTES)
+            return session_fail(s, SESSION_ERR_CORRUPT, MSGLOG_ECORRUPT,
+                                "an op of %zu bytes in batch %llu", b->ops[i].len,
+                                (unsigned long long)st->batch_no);
         if (st->bytes.n + b->ops[i].len > SESSION_MAX_BATCH)
             return session_fail(s, SESSION_ERR_LIMIT, MSGLOG_ELIMIT, "a batch over %u bytes",
                                 SESSION_MAX_BATCH);

@@ -86,12 +86,25 @@ struct session {
 
 /* ---- session.c ---------------------------------------------------------- */
 int sbuf_append(sbuf *b, const void *p, size_t n);
+
+/* The most op bytes this side keeps in flight to one peer, whatever window
+ * and budget the peer asks for: a relay serves many devices, and a device
+ * asking for 64 batches of 4 MiB must not make it buffer 256 MiB. Answers
+ * to REPAIR and WANT are refused while more output than this is queued. */
+#define MAX_INFLIGHT_BYTES (16u * 1024 * 1024)
+
+/* Refuses (ERROR limit) a request whose answer would be queued behind more
+ * than MAX_INFLIGHT_BYTES of output the transport has not taken: a peer
+ * that asks without reading must not grow our buffer. @return 0 or rc. */
+int session_check_backlog(session *s, const char *what);
 /* Frames an encoded message (takes `msg`, malloc'd, and frees it). */
 int session_queue(session *s, uint8_t *msg, size_t len, int enc_rc);
 /* Records the failure, queues ERROR `code` with the message, closes;
  * returns rc. */
 int session_fail(session *s, uint64_t code, int rc, const char *fmt, ...) ML_PRINTF(4, 5);
-/* The conversation `name`, added when missing with `create` (else NULL). */
+/* The conversation `name`, added when missing with `create` (else NULL).
+ * NULL also when out of memory, or when the session holds SESSION_MAX_CONVS
+ * already, which closes it with ERROR limit. */
 sconv *session_conv(session *s, const uint8_t *name, size_t len, int create);
 /* This store's vector and digest of a conversation (empty and zero when it
  * does not hold it). */

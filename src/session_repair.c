@@ -164,6 +164,10 @@ int repair_on_repair(session *s, const uint8_t *buf, size_t len)
     int rc = codec_repair_decode(&m, buf, len);
     if (rc)
         return session_fail(s, SESSION_ERR_CORRUPT, rc, "a REPAIR that does not decode");
+    if ((rc = session_check_backlog(s, "REPAIR"))) {
+        codec_repair_clear(&m);
+        return rc;
+    }
     if (s->repair_wait)
         s->repair_wait--;
     sconv *c = session_conv(s, m.conv, m.conv_len, 1);
@@ -202,6 +206,10 @@ int repair_on_want(session *s, const uint8_t *buf, size_t len)
     int rc = codec_want_decode(&m, buf, len);
     if (rc)
         return session_fail(s, SESSION_ERR_CORRUPT, rc, "a WANT that does not decode");
+    if ((rc = session_check_backlog(s, "WANT"))) {
+        codec_want_clear(&m);
+        return rc;
+    }
     sconv *c = session_conv(s, m.conv, m.conv_len, 1);
     rc = c ? send_versions(s, c, m.ids, m.n_ids) : MSGLOG_ENOMEM;
     if (!rc) {

@@ -563,6 +563,16 @@ static void feed_msg(session *s, uint8_t *msg, size_t len, int enc_rc)
     free(msg);
 }
 
+/* Feeds s BATCH 1 of conv holding ops. */
+static void feed_batch(session *s, const char *conv, codec_bytes *ops, size_t n, int more)
+{
+    codec_batch b = { 1, (const uint8_t *)conv, strlen(conv), more, ops, n };
+    uint8_t *msg;
+    size_t len;
+    int rc = codec_batch_encode(&msg, &len, &b);
+    feed_msg(s, msg, len, rc);
+}
+
 /* A BATCH labelled "team" carrying an op of another conversation would be
  * committed under its own conversation but acknowledged, subscribed and
  * fanned out under "team": refused whole, nothing committed. */
@@ -578,11 +588,7 @@ Test(session, a_batch_with_an_op_of_another_conversation_is_refused)
     link_open(&l, bob, 4096);
     move(&l, l.c, l.r, 1 << 20);                 /* bob's HELLO */
     codec_bytes ops[] = { { op.p, op.n } };
-    codec_batch b = { 1, (const uint8_t *)"team", 4, 0, ops, 1 };
-    uint8_t *msg;
-    size_t len;
-    int rc = codec_batch_encode(&msg, &len, &b);
-    feed_msg(l.r, msg, len, rc);
+    feed_batch(l.r, "team", ops, 1, 0);
     cr_assert_eq(session_phase(l.r), SESSION_PHASE_CLOSED);
     cr_assert_eq(session_error(l.r), MSGLOG_ECORRUPT, "%s", session_errmsg(l.r));
     msglog_conv_info *ci;
@@ -618,5 +624,87 @@ Test(session, a_want_of_nothing_gets_an_empty_answer)
     cr_assert_eq(codec_session_frame(out + flen, n - flen, &len), CODEC_OK);
     cr_assert_eq(codec_session_type(out + flen + 4, len - 4, &type), CODEC_OK);
     cr_assert_eq(type, SESSION_REPAIR, "then the empty REPAIR that ends the answer");
+    link_close(&l);
+}
+
+/* Empty op bins cost no op bytes: a batch that never ends, made of them,
+ * would grow the staging without limit. Refused at once. */
+Test(session, a_batch_of_empty_ops_is_refused)
+{
+    link l;
+    link_open(&l, bob, 4096);
+    move(&l, l.c, l.r, 1 << 20);                 /* bob's HELLO */
+    codec_bytes ops[] = { { (const uint8_t *)"", 0 }, { (const uint8_t *)"", 0 } };
+    feed_batch(l.r, "team", ops, 2, 1);
+    cr_assert_eq(session_phase(l.r), SESSION_PHASE_CLOSED);
+    cr_assert_eq(session_error(l.r), MSGLOG_ECORRUPT, "%s", session_errmsg(l.r));
+    link_close(&l);
+}
+
+/* A peer that sends WANTs and never reads the answers: once more than
+ * 16 MiB of output waits, the next WANT is refused with ERROR limit, so
+ * the queue stops near 16 MiB plus one answer. */
+Test(session, wants_from_a_peer_that_does_not_read_are_refused)
+{
+    enum { N = 100, BODY = 60000 };
+    char *body = malloc(BODY);
+    cr_assert_not_null(body);
+    memset(body, 'x', BODY);
+    op_id want[N];
+    for (int i = 0; i < N; i++) {
+        msglog_id id;
+        clk[0].now++;
+        CHECK_OK(msglog_send(relay, &id, "big", 3, body, BODY));
+        want[i] = (op_id){ id.replica, id.seq };
+    }
+    free(body);
+    link l;
+    link_open(&l, bob, 4096);
+    move(&l, l.c, l.r, 1 << 20);
+    move(&l, l.r, l.c, 1 << 20);
+    session_consume(l.r, SIZE_MAX);              /* what bob's HELLO started */
+    codec_want w = { (const uint8_t *)"big", 3, want, N };
+    int asked = 0;
+    while (session_phase(l.r) == SESSION_PHASE_OPEN && asked < 20) {
+        uint8_t *msg;
+        size_t len;
+        int rc = codec_want_encode(&msg, &len, &w);
+        feed_msg(l.r, msg, len, rc);
+        asked++;
+    }
+    cr_assert_eq(session_phase(l.r), SESSION_PHASE_CLOSED, "still open after %d WANTs", asked);
+    cr_assert_eq(session_error(l.r), MSGLOG_ELIMIT, "%s", session_errmsg(l.r));
+    const uint8_t *out;
+    size_t n;
+    session_output(l.r, &out, &n);
+    cr_assert_lt(n, 16u * 1024 * 1024 + 2 * N * BODY, "%zu bytes queued after %d WANTs", n, asked);
+    cr_assert_gt(asked, 2, "the first answers were given");
+    link_close(&l);
+}
+
+/* Every frame naming a new conversation adds one to the session: past
+ * SESSION_MAX_CONVS the session ends with ERROR limit. (WANTs of unknown
+ * conversations are the cheapest way there: each gets an empty answer.) */
+Test(session, a_peer_naming_too_many_conversations_is_refused, .timeout = 120)
+{
+    link l;
+    link_open(&l, bob, 4096);
+    move(&l, l.c, l.r, 1 << 20);
+    move(&l, l.r, l.c, 1 << 20);
+    op_id want[] = { { 9, 9 } };
+    char name[16];
+    int asked = 0;
+    while (session_phase(l.r) == SESSION_PHASE_OPEN && asked < SESSION_MAX_CONVS + 10) {
+        snprintf(name, sizeof name, "c%07d", asked++);   /* increasing: appended */
+        codec_want w = { (const uint8_t *)name, strlen(name), want, 1 };
+        uint8_t *msg;
+        size_t len;
+        int rc = codec_want_encode(&msg, &len, &w);
+        feed_msg(l.r, msg, len, rc);
+        session_consume(l.r, SIZE_MAX);
+    }
+    cr_assert_eq(session_phase(l.r), SESSION_PHASE_CLOSED, "still open after %d WANTs", asked);
+    cr_assert_eq(session_error(l.r), MSGLOG_ELIMIT, "%s", session_errmsg(l.r));
+    cr_assert_gt(asked, SESSION_MAX_CONVS - 10, "closed after %d", asked);
     link_close(&l);
 }
