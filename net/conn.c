@@ -17,6 +17,12 @@
 #define KEEPALIVE_IDLE_S 30
 #define KEEPALIVE_INTERVAL_S 10
 #define KEEPALIVE_COUNT 3
+/* The most bytes handed to libuv and not yet written before the connection
+ * is closed as "not reading". The session bounds its batches in flight
+ * (16 MiB) but not ACKs, STATUS or one batch forced to 64 MiB by the erasure
+ * rule (docs/protocol.md 3.3); a peer that stays connected and stops reading
+ * still answers keep-alives, so without this its queue grows without end. */
+#define MAX_UNWRITTEN (128u * 1024 * 1024)
 
 /* One write: the request and its own copy of the bytes. */
 typedef struct wreq {
@@ -115,6 +121,10 @@ static int write_output(net_conn *c, const char **why)
     session_output(c->s, &data, &len);
     if (len == 0)
         return MSGLOG_OK;
+    if (c->write_bytes + len > MAX_UNWRITTEN) {
+        *why = "the peer does not read what is sent";
+        return MSGLOG_ELIMIT;
+    }
     if (!(w = malloc(sizeof *w + len))) {
         *why = "out of memory for the output";
         return MSGLOG_ENOMEM;

@@ -45,6 +45,7 @@ struct msglog_relay {
     session **hellos;         /* sessions whose HELLO came: replace older */
     size_t n_hellos, cap_hellos;
     int hellos_lost;          /* a note was lost: check every connection */
+    int accept_stalled;       /* a connection is waiting to be accepted */
     int closing;
 };
 
@@ -104,15 +105,16 @@ static int is_open(const net_conn *c)
     return !c->closing && c->s && session_phase(c->s) == SESSION_PHASE_OPEN;
 }
 
-/* Closes every other open connection of the replica of `keep`'s peer. */
-static void replace_older(msglog_relay *r, net_conn *keep)
+/* Closes the open connections of the replica of `keep`'s peer that are
+ * older than `keep` (after it in the list, which is newest first). */
+static void replace_older(net_conn *keep)
 {
     uint64_t replica = session_peer_replica(keep->s);
     net_conn *c, *next;
 
-    for (c = r->conns; c; c = next) {
+    for (c = keep->next; c; c = next) {
         next = c->next;
-        if (c != keep && is_open(c) && session_peer_replica(c->s) == replica) {
+        if (is_open(c) && session_peer_replica(c->s) == replica) {
             session_close_with(c->s, SESSION_ERR_REPLACED, "replaced by a newer connection");
             if (net_conn_flush(c) == MSGLOG_OK)
                 net_conn_check(c);
@@ -120,19 +122,30 @@ static void replace_older(msglog_relay *r, net_conn *keep)
     }
 }
 
+/* The newest open connection of the replica of `c`'s peer. */
+static net_conn *newest_of(msglog_relay *r, const net_conn *c)
+{
+    uint64_t replica = session_peer_replica(c->s);
+    net_conn *n = r->conns;
+
+    while (!(is_open(n) && session_peer_replica(n->s) == replica))
+        n = n->next;
+    return n;
+}
+
+/* A device that connects again replaces its older connections: the newest
+ * connection of a replica wins, whichever HELLO came first. */
 static void do_replacements(msglog_relay *r)
 {
     if (r->hellos_lost) {
-        /* The newest connection of each replica wins (the list is newest
-         * first, so a kept one is never closed by an older one). */
         for (net_conn *c = r->conns; c; c = c->next)
             if (is_open(c))
-                replace_older(r, c);
+                replace_older(c);
     }
     for (size_t i = 0; i < r->n_hellos; i++)
         for (net_conn *c = r->conns; c; c = c->next)
             if (c->s == r->hellos[i] && is_open(c)) {
-                replace_older(r, c);
+                replace_older(newest_of(r, c));
                 break;
             }
     r->n_hellos = 0;
@@ -186,11 +199,18 @@ static void work_fired(uv_timer_t *t)
     fan_out(r);
 }
 
+static void accepted(uv_stream_t *server, int status);
+
 static void sweep_fired(uv_timer_t *t)
 {
     msglog_relay *r = t->data;
     uint64_t now = uv_now(r->loop);
     net_conn *c, *next;
+
+    if (r->accept_stalled) {
+        r->accept_stalled = 0;
+        accepted((uv_stream_t *)&r->listener, 0);
+    }
 
     for (c = r->conns; c; c = next) {
         next = c->next;
@@ -232,8 +252,12 @@ static void accepted(uv_stream_t *server, int status)
 
     if (status < 0 || r->closing)
         return;
-    if (!(c = net_conn_new(r->loop, &relay_ops, r, r->rbuf, READ_BUF, &uv_err)))
+    if (!(c = net_conn_new(r->loop, &relay_ops, r, r->rbuf, READ_BUF, &uv_err))) {
+        /* libuv stops watching the listener until the pending connection
+         * is accepted: the sweep tries again, or nobody would get in. */
+        r->accept_stalled = 1;
         return;
+    }
     c->peer = "the device";
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         net_conn_discard(c);
