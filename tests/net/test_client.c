@@ -825,6 +825,46 @@ Test(net_client, silent)
     finish_loop();
 }
 
+/* A device that connects again (here: a second store of the same replica)
+ * replaces its older connection: the older one is closed with "replaced"
+ * and backs off, the newer one syncs. */
+static int pred_replaced(void *arg)
+{
+    device *d = arg;
+    for (size_t i = 0; i < d->n_evs; i++)
+        if (d->evs[i].state == MSGLOG_CONN_BACKOFF && strstr(d->evs[i].detail, "replaced"))
+            return 1;
+    return 0;
+}
+
+Test(net_client, replaced)
+{
+    device old, young;
+    char seq[2048];
+    msglog *rlog = open_store("relay", 1, "relay");
+    msglog_relay *r = relay_open(rlog, 0);
+
+    device_init(&old, "phone", 10, "alice");
+    device_init(&young, "phone-again", 10, "alice");
+    msglog_client_options o = device_options(&old, msglog_relay_port(r), 1);
+    device_connect(&old, &o);
+    run_until(pred_up, &old, WAIT_MS, "the first connection to be up to date");
+    o = device_options(&young, msglog_relay_port(r), 0);
+    device_connect(&young, &o);
+    run_until(pred_replaced, &old, WAIT_MS, "the older connection to be replaced");
+    msglog_client_close(old.client);   /* else it comes back and replaces the newer */
+    old.client = NULL;
+    run_until(pred_offline_done, &young, WAIT_MS, "the newer connection to finish its sync");
+    dump_evs(&young, seq, sizeof seq);
+    cr_assert_eq(msglog_client_result(young.client), MSGLOG_OK, "newer: %s", seq);
+
+    device_close(&old);
+    device_close(&young);
+    msglog_relay_close(r);
+    msglog_close(rlog);
+    finish_loop();
+}
+
 /* ======================================================================== */
 /* 5. Argument checks                                                        */
 /* ======================================================================== */
