@@ -362,8 +362,10 @@ MSGLOG_API void msglog_digest_hex(char out[33], const uint8_t digest[16]);
  * it names has a read marker (msglog_conv_info_get()) at or after the
  * message in message order (hlc, replica, seq). The vectors only grow (a
  * member's new device that has acknowledged nothing does not turn delivered
- * back into sent), but the members are those of the last STATUS: a new
- * member who has not read the message yet makes "read" "delivered" again.
+ * back into sent), and a STATUS naming no member keeps the members stored
+ * (a new or reset relay does not either); but the members are those of the
+ * last STATUS naming any: a new member who has not read the message yet
+ * makes "read" "delivered" again.
  * Meant for messages this device wrote; for others' messages the same rules
  * apply to what the relay said.
  *

@@ -607,7 +607,9 @@ typedef struct client_arg {
 } client_arg;
 
 /* Merges the vectors by entry-wise maximum (a status never goes back),
- * replaces the members when told; writes only when the record changes. */
+ * replaces the members when told, except by none: a STATUS naming nobody
+ * (a new or reset relay) must not turn "delivered" back into "sent".
+ * Writes only when the record changes. */
 static int client_merge(msglog *log, store_txn *t, const void *arg)
 {
     const client_arg *a = arg;
@@ -623,7 +625,8 @@ static int client_merge(msglog *log, store_txn *t, const void *arg)
     if (!rc)
         rc = vec_max(have.delivered_vv, have.n_delivered_vv, a->in->delivered_vv,
                      a->in->n_delivered_vv, &next.delivered_vv, &next.n_delivered_vv);
-    const peers_status *members = a->replace_members ? a->in : &have;
+    int replace = a->replace_members && (a->in->n_members > 0 || have.n_members == 0);
+    const peers_status *members = replace ? a->in : &have;
     next.members = members->members;     /* borrowed, not freed below */
     next.n_members = members->n_members;
     if (!rc && !(found && peers_status_equal(&have, &next)))

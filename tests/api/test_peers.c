@@ -547,12 +547,15 @@ Test(peers, delivery_status_from_pending_to_read)
 
     const char *bob[] = { "bob" };
     op_id both[] = { { 7, 2 } };
-    store_status(a, both, 1, NULL, 0, bob, 1);
+    store_status(a, both, 1, NULL, 0, NULL, 0);
     cr_assert_eq(status_of(a, x2), MSGLOG_STATUS_SENT, "relay_vv of STATUS counts too");
     store_status(a, both, 1, ack, 1, NULL, 0);
     cr_assert_eq(status_of(a, x1), MSGLOG_STATUS_SENT, "delivered to nobody is not delivered");
     store_status(a, both, 1, ack, 1, bob, 1);
     cr_assert_eq(status_of(a, x1), MSGLOG_STATUS_DELIVERED);
+    store_status(a, both, 1, ack, 1, NULL, 0);
+    cr_assert_eq(status_of(a, x1), MSGLOG_STATUS_DELIVERED,
+                 "a STATUS naming nobody (another relay, a reset one) keeps the members");
     cr_assert_eq(status_of(a, x2), MSGLOG_STATUS_SENT);
     store_status(a, both, 1, both, 1, bob, 1);
     cr_assert_eq(status_of(a, x2), MSGLOG_STATUS_DELIVERED);
