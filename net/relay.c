@@ -105,6 +105,14 @@ static int is_open(const net_conn *c)
     return !c->closing && c->s && session_phase(c->s) == SESSION_PHASE_OPEN;
 }
 
+/* Writes what c's session queued, then closes c if the session ended (its
+ * ERROR goes out first). May unlink c from the list. */
+static void flush_and_check(net_conn *c)
+{
+    if (net_conn_flush(c) == MSGLOG_OK)
+        net_conn_check(c);
+}
+
 /* Closes the open connections of the replica of `keep`'s peer that are
  * older than `keep` (after it in the list, which is newest first). */
 static void replace_older(net_conn *keep)
@@ -116,8 +124,7 @@ static void replace_older(net_conn *keep)
         next = c->next;
         if (is_open(c) && session_peer_replica(c->s) == replica) {
             session_close_with(c->s, SESSION_ERR_REPLACED, "replaced by a newer connection");
-            if (net_conn_flush(c) == MSGLOG_OK)
-                net_conn_check(c);
+            flush_and_check(c);
         }
     }
 }
@@ -184,8 +191,7 @@ static void fan_out(msglog_relay *r)
     /* Flushing may close connections (unlinking them): next is kept. */
     for (c = r->conns; c; c = next) {
         next = c->next;
-        if (net_conn_flush(c) == MSGLOG_OK)
-            net_conn_check(c);
+        flush_and_check(c);
     }
 }
 
