@@ -16,6 +16,8 @@
 
 #include "codec/bounded.h"
 #include "codec/out.h"
+#include "codec/vv_codec.h"
+#include "crdt/bytes.h"
 #include "crdt/utf8.h"
 
 /* ====================================================================== */
@@ -63,32 +65,30 @@ static int check_str(const uint8_t *s, size_t n, size_t max, int empty_ok,
     return CODEC_OK;
 }
 
-/* Bytewise order, a prefix first: the order of msglog_conversations(). */
-static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-    return c ? c : (an > bn) - (an < bn);
-}
+/* Conversations and members are in bytes_cmp order (crdt/bytes.h): the
+ * order of msglog_conversations(). */
 
-/* Ids >= 1, and strictly ascending: by replica alone for a version vector
- * (`by_replica`), by (replica, seq) for an id list. */
-static int check_ids(const op_id *v, size_t n, int by_replica, int bad)
+/* An id list: ids >= 1, strictly ascending by (replica, seq). */
+static int check_ids(const op_id *v, size_t n, int bad)
 {
     if (n > 0 && v == NULL)
         return bad;
     for (size_t i = 0; i < n; i++) {
         if (v[i].replica == 0 || v[i].seq == 0)
             return bad;
-        if (i > 0 && (by_replica ? v[i - 1].replica >= v[i].replica
-                                 : op_id_cmp(v[i - 1], v[i]) >= 0))
+        if (i > 0 && op_id_cmp(v[i - 1], v[i]) >= 0)
             return bad;
     }
     return CODEC_OK;
 }
 
+/* A version vector: at most SESSION_MAX_VV entries, codec_vv_valid (ids
+ * >= 1, strictly ascending by replica alone). */
 static int check_vv(const op_id *v, size_t n, int bad)
 {
-    return n > SESSION_MAX_VV ? CODEC_ELIMIT : check_ids(v, n, 1, bad);
+    if (n > SESSION_MAX_VV)
+        return CODEC_ELIMIT;
+    return codec_vv_valid(v, n) ? CODEC_OK : bad;
 }
 
 /* ====================================================================== */
@@ -249,15 +249,18 @@ static int rd_hash(codec_rd *r, uint8_t h[OP_HASH_LEN])
 
 /* A flat id list into *v (owned by the caller's message even on error, so
  * its clear frees it), then its order checked. */
-static int rd_ids(codec_rd *r, size_t max, int by_replica, op_id **v, size_t *n)
+static int rd_ids(codec_rd *r, size_t max, op_id **v, size_t *n)
 {
     int rc = codec_rd_ids(r, max, v, n);
-    return rc != CODEC_OK ? rc : check_ids(*v, *n, by_replica, CODEC_ECORRUPT);
+    return rc != CODEC_OK ? rc : check_ids(*v, *n, CODEC_ECORRUPT);
 }
 
+/* The same for a version vector (codec_rd_ids already bounds it to
+ * SESSION_MAX_VV, so check_vv's limit cannot fire here). */
 static int rd_vv(codec_rd *r, op_id **v, size_t *n)
 {
-    return rd_ids(r, SESSION_MAX_VV, 1, v, n);
+    int rc = codec_rd_ids(r, SESSION_MAX_VV, v, n);
+    return rc != CODEC_OK ? rc : check_vv(*v, *n, CODEC_ECORRUPT);
 }
 
 /* A uint in 1..max: zero is corrupt, over max a limit. */
@@ -604,7 +607,7 @@ static int check_want(const codec_want *m)
         return CODEC_ELIMIT;
     if (m->n_ids == 0)
         return CODEC_EINVAL;
-    return check_ids(m->ids, m->n_ids, 0, CODEC_EINVAL);
+    return check_ids(m->ids, m->n_ids, CODEC_EINVAL);
 }
 
 static void pack_want(msgpack_packer *pk, const void *v)
@@ -630,7 +633,7 @@ static int decode_want(codec_want *m, const uint8_t *buf, size_t len)
     if ((rc = open_msg(&r, buf, len, SESSION_WANT, 4)))
         return rc;
     if ((rc = rd_conv(&r, &m->conv, &m->conv_len)) ||
-        (rc = rd_ids(&r, SESSION_MAX_WANT, 0, &m->ids, &m->n_ids)))
+        (rc = rd_ids(&r, SESSION_MAX_WANT, &m->ids, &m->n_ids)))
         return rc;
     if (m->n_ids == 0)
         return CODEC_ECORRUPT;

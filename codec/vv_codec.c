@@ -7,8 +7,10 @@
 #include "codec/bounded.h"
 #include "codec/out.h"
 
-static int vv_valid(const op_id *v, size_t n)
+int codec_vv_valid(const op_id *v, size_t n)
 {
+    if (n > 0 && !v)
+        return 0;
     for (size_t i = 0; i < n; i++)
         if (v[i].replica == 0 || v[i].seq == 0 || (i > 0 && v[i - 1].replica >= v[i].replica))
             return 0;
@@ -22,7 +24,7 @@ int codec_vv_encode(uint8_t **out, size_t *out_len, const op_id *v, size_t n,
     *out_len = 0;
     if (n > max_entries)
         return CODEC_ELIMIT;
-    if ((n && !v) || !vv_valid(v, n))
+    if (!codec_vv_valid(v, n))
         return CODEC_EINVAL;
     codec_out o;
     msgpack_packer pk;
@@ -41,7 +43,7 @@ int codec_vv_decode(op_id **v, size_t *n, const uint8_t *buf, size_t len, size_t
     codec_rd r;
     codec_rd_init(&r, buf, len);
     int rc = codec_rd_ids(&r, max_entries, v, n);
-    if (rc == CODEC_OK && (r.p != r.end || !vv_valid(*v, *n)))
+    if (rc == CODEC_OK && (r.p != r.end || !codec_vv_valid(*v, *n)))
         rc = CODEC_ECORRUPT;
     if (rc) {
         if (rc != CODEC_ELIMIT && rc != CODEC_ENOMEM && rc != CODEC_ECORRUPT)

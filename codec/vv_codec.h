@@ -10,6 +10,11 @@
 
 #include "codec/op_codec.h"
 
+/* 1 when v[0..n) is a version vector: replicas strictly ascending, every
+ * replica and seq >= 1 (v may be NULL only when n is 0); 0 otherwise. The
+ * one check of that shape for the codecs and src/. */
+int codec_vv_valid(const op_id *v, size_t n);
+
 /* Encodes v[0..n) into a new malloc'd buffer (caller frees). CODEC_EINVAL
  * for a zero value or replicas not strictly ascending, CODEC_ELIMIT over
  * max_entries, CODEC_ENOMEM. */

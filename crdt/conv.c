@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crdt/bytes.h"
+
 void conv_free(conv_state *c)
 {
     if (!c)
@@ -15,14 +17,6 @@ void conv_free(conv_state *c)
     memset(c, 0, sizeof *c);
 }
 
-static int user_cmp(const read_marker *r, const uint8_t *u, size_t n)
-{
-    int c = memcmp(r->user, u, r->user_len < n ? r->user_len : n);
-    if (c)
-        return c;
-    return r->user_len < n ? -1 : r->user_len > n;
-}
-
 static int position_after(uint64_t ah, op_id a, uint64_t bh, op_id b)
 {
     return ah != bh ? ah > bh : op_id_cmp(a, b) > 0;
@@ -32,9 +26,11 @@ int conv_read_apply(conv_state *c, const uint8_t *user, size_t user_len,
                     uint64_t hlc, op_id msg)
 {
     size_t i = 0;
-    while (i < c->n_reads && user_cmp(&c->reads[i], user, user_len) < 0)
+    while (i < c->n_reads &&
+           bytes_cmp(c->reads[i].user, c->reads[i].user_len, user, user_len) < 0)
         i++;
-    if (i < c->n_reads && user_cmp(&c->reads[i], user, user_len) == 0) {
+    if (i < c->n_reads &&
+        bytes_cmp(c->reads[i].user, c->reads[i].user_len, user, user_len) == 0) {
         read_marker *r = &c->reads[i];
         if (position_after(hlc, msg, r->hlc, r->msg)) {
             r->hlc = hlc;

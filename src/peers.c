@@ -22,6 +22,7 @@
 
 #include "codec/vv_codec.h"
 #include "codec/session_codec.h"
+#include "crdt/bytes.h"
 #include "crdt/utf8.h"
 #include "log/keys.h"
 
@@ -33,14 +34,7 @@
 #define SUB_KEY_MAX (2 + MSGLOG_MAX_CONV + 8)    /* "s" len conv replica */
 #define CLIENT_KEY_MAX (1 + MSGLOG_MAX_CONV)     /* "r" conv */
 
-/* ---- byte strings ------------------------------------------------------- */
-
-/* Bytewise order, a prefix first: the order of members and read markers. */
-static int bytes_cmp(const void *a, size_t an, const void *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-    return c ? c : (an > bn) - (an < bn);
-}
+/* ---- byte strings (members and read markers in bytes_cmp order) -------- */
 
 static int text_ok(const uint8_t *s, size_t len, size_t max)
 {
@@ -59,16 +53,7 @@ static char *dup_nul(const void *s, size_t len)
 }
 
 /* ---- version vectors: ascending replica, every replica and seq >= 1 ----- */
-
-static int vec_valid(const op_id *v, size_t n)
-{
-    if (n > 0 && !v)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (v[i].replica == 0 || v[i].seq == 0 || (i > 0 && v[i - 1].replica >= v[i].replica))
-            return 0;
-    return 1;
-}
+/* (codec_vv_valid checks that shape) */
 
 static int vec_equal(const op_id *a, size_t na, const op_id *b, size_t nb)
 {
@@ -223,8 +208,8 @@ int peers_status_equal(const peers_status *a, const peers_status *b)
 /* What peers_status_store accepts: what a STATUS may carry. */
 static int status_valid(const peers_status *st)
 {
-    if (!vec_valid(st->relay_vv, st->n_relay_vv) ||
-        !vec_valid(st->delivered_vv, st->n_delivered_vv) || (st->n_members && !st->members))
+    if (!codec_vv_valid(st->relay_vv, st->n_relay_vv) ||
+        !codec_vv_valid(st->delivered_vv, st->n_delivered_vv) || (st->n_members && !st->members))
         return 0;
     for (size_t i = 0; i < st->n_members; i++) {
         const msglog_str *u = &st->members[i];
@@ -364,7 +349,7 @@ int peers_subscribe(msglog *log, uint64_t replica, const uint8_t *conv, size_t c
 int peers_device_acked(msglog *log, uint64_t replica, const uint8_t *conv, size_t conv_len,
                        const op_id *vv, size_t n_vv)
 {
-    if (replica == 0 || !text_ok(conv, conv_len, MSGLOG_MAX_CONV) || !vec_valid(vv, n_vv))
+    if (replica == 0 || !text_ok(conv, conv_len, MSGLOG_MAX_CONV) || !codec_vv_valid(vv, n_vv))
         return ml_fail(log, MSGLOG_EINVAL, "peers_device_acked: bad replica, conversation or vector");
     ack_arg a = { replica, conv, conv_len, vv, n_vv };
     return peers_write(log, ack_merge, &a, "recording what a device acknowledged");
@@ -398,7 +383,7 @@ int peers_device_hello(msglog *log, uint64_t replica, const uint8_t *user, size_
         return ml_fail(log, MSGLOG_EINVAL, "peers_device_hello: bad replica or user");
     for (size_t i = 0; i < n_convs; i++)
         if (!text_ok(convs[i].conv, convs[i].conv_len, MSGLOG_MAX_CONV) ||
-            !vec_valid(convs[i].vv, convs[i].n_vv))
+            !codec_vv_valid(convs[i].vv, convs[i].n_vv))
             return ml_fail(log, MSGLOG_EINVAL, "peers_device_hello: bad conversation or vector");
     hello_arg h = { { replica, user, user_len }, convs, n_convs };
     return peers_write(log, hello_put, &h, "recording a device's HELLO");
@@ -640,7 +625,7 @@ static int client_merge(msglog *log, store_txn *t, const void *arg)
 int peers_relay_acked(msglog *log, const uint8_t *conv, size_t conv_len, const op_id *vv,
                       size_t n_vv)
 {
-    if (!text_ok(conv, conv_len, MSGLOG_MAX_CONV) || !vec_valid(vv, n_vv))
+    if (!text_ok(conv, conv_len, MSGLOG_MAX_CONV) || !codec_vv_valid(vv, n_vv))
         return ml_fail(log, MSGLOG_EINVAL, "peers_relay_acked: bad conversation or vector");
     peers_status in = { 0 };
     in.relay_vv = (op_id *)vv;

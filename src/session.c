@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crdt/bytes.h"
+
 #define DEFAULT_BUDGET (256u * 1024)
 #define DEFAULT_WINDOW 8u
 
@@ -42,19 +44,13 @@ int session_check_backlog(session *s, const char *what)
                         "a %s with %zu bytes of output not yet taken", what, s->out.n);
 }
 
-static int name_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-    int c = memcmp(a, b, al < bl ? al : bl);
-    return c ? c : (al > bl) - (al < bl);
-}
-
 /* The index where `name` is or would be inserted. */
 static size_t conv_index(const session *s, const uint8_t *name, size_t len, int *found)
 {
     size_t lo = 0, hi = s->n_convs;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = name_cmp(s->convs[mid]->name, s->convs[mid]->len, name, len);
+        int c = bytes_cmp(s->convs[mid]->name, s->convs[mid]->len, name, len);
         if (c == 0) {
             *found = 1;
             return mid;

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/vv_codec.h"
 #include "log/keys.h"
 
 #define EV_POS_LEN 24                 /* seq(8) | hash(16) */
@@ -120,20 +121,11 @@ int stream_peer_has(stream *s, const op_id *have, size_t n)
 
 /* ---- open / close ------------------------------------------------------ */
 
-static int peer_valid(const op_id *peer, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (peer[i].replica == 0 || peer[i].seq == 0 ||
-            (i > 0 && peer[i - 1].replica >= peer[i].replica))
-            return 0;
-    return 1;
-}
-
 int stream_open(stream **out, const uint8_t *conv, size_t conv_len, const op_id *peer,
                 size_t n_peer, size_t budget, size_t max_batch)
 {
-    if (!out || !conv || conv_len == 0 || conv_len > OP_MAX_CONV || (n_peer && !peer) ||
-        budget == 0 || max_batch < budget || !peer_valid(peer, n_peer))
+    if (!out || !conv || conv_len == 0 || conv_len > OP_MAX_CONV || budget == 0 ||
+        max_batch < budget || !codec_vv_valid(peer, n_peer))
         return MSGLOG_EINVAL;
     *out = NULL;
     stream *s = calloc(1, sizeof *s);
