@@ -1,4 +1,5 @@
 #include "crdt/message.h"
+#include "crdt/bytes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,14 +47,6 @@ void msg_free(msg_state *m)
     ids_free(&m->edits);
     clear_reactions(m);
     memset(m, 0, sizeof *m);
-}
-
-static int bytes_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
-{
-    int c = memcmp(a, b, an < bn ? an : bn);
-    if (c)
-        return c;
-    return an < bn ? -1 : an > bn;
 }
 
 int msg_is_author(const msg_state *m, const op *o)

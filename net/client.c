@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crdt/bytes.h"
 #include "net/conn.h"
 #include "src/internal.h"
 
@@ -333,20 +334,12 @@ static void work_fired(uv_timer_t *t)
 /* ------------------------------------------------------------------------ */
 /* Polling for other processes' writes                                       */
 
-static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-    int d = memcmp(a, b, alen < blen ? alen : blen);
-    if (d)
-        return d;
-    return alen < blen ? -1 : alen > blen;
-}
-
 static int wanted(const msglog_client *c, const msglog_str *conv)
 {
     if (c->n_convs == 0)
         return 1;
     for (size_t i = 0; i < c->n_convs; i++)
-        if (name_cmp(c->convs[i].data, c->convs[i].len, conv->data, conv->len) == 0)
+        if (bytes_cmp(c->convs[i].data, c->convs[i].len, conv->data, conv->len) == 0)
             return 1;
     return 0;
 }
@@ -383,11 +376,11 @@ static void snapshot(msglog_client *c, int pump)
         if (!wanted(c, &convs[i]) ||
             msglog_conv_info_get(c->log, &info, convs[i].data, convs[i].len) != MSGLOG_OK)
             continue;
-        while (j < c->n_snap && name_cmp(c->snap[j].name, c->snap[j].len, convs[i].data,
+        while (j < c->n_snap && bytes_cmp(c->snap[j].name, c->snap[j].len, convs[i].data,
                                          convs[i].len) < 0)
             j++;
         changed = j >= c->n_snap ||
-                  name_cmp(c->snap[j].name, c->snap[j].len, convs[i].data, convs[i].len) != 0 ||
+                  bytes_cmp(c->snap[j].name, c->snap[j].len, convs[i].data, convs[i].len) != 0 ||
                   memcmp(c->snap[j].digest, info->digest, 16) != 0;
         if (!(v[k].name = malloc(convs[i].len + 1))) {
             msglog_free(info);
