@@ -52,8 +52,8 @@ static char *dup_nul(const void *s, size_t len)
     return p;
 }
 
-/* ---- version vectors: ascending replica, every replica and seq >= 1 ----- */
-/* (codec_vv_valid checks that shape) */
+/* ---- version vectors: ascending replica, every replica and seq >= 1 -----
+ * (codec_vv_valid checks that shape) */
 
 static int vec_equal(const op_id *a, size_t na, const op_id *b, size_t nb)
 {

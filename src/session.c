@@ -107,6 +107,11 @@ sconv *session_conv(session *s, const uint8_t *name, size_t len, int create)
     return c;
 }
 
+int session_conv_failed(const session *s)
+{
+    return s->phase == SESSION_PHASE_CLOSED && s->err ? s->err : MSGLOG_ENOMEM;
+}
+
 static void sconv_free(sconv *c)
 {
     stream_close(c->out);
@@ -318,7 +323,7 @@ static int take_peer_convs(session *s, const codec_hello *h)
         const codec_hello_conv *e = &h->convs[i];
         sconv *c = session_conv(s, e->conv, e->conv_len, 1);
         if (!c)
-            return MSGLOG_ENOMEM;
+            return session_conv_failed(s);
         c->peer_wants = 1;
         int rc = vv_merge(&c->peer_has, e->vv, e->n_vv);
         if (!rc) {

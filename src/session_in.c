@@ -45,7 +45,7 @@ static int stage_frame(session *s, const codec_batch *b)
                                 (unsigned long long)s->last_batch_in);
         st->conv = session_conv(s, b->conv, b->conv_len, 1);
         if (!st->conv)
-            return session_fail(s, SESSION_ERR_INTERNAL, MSGLOG_ENOMEM, "out of memory");
+            return session_fail(s, SESSION_ERR_INTERNAL, session_conv_failed(s), "out of memory");
         st->conv->peer_wants = 1;
         st->batch_no = b->batch_no;
         st->active = 1;

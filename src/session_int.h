@@ -106,6 +106,9 @@ int session_fail(session *s, uint64_t code, int rc, const char *fmt, ...) ML_PRI
  * NULL also when out of memory, or when the session holds SESSION_MAX_CONVS
  * already, which closes it with ERROR limit. */
 sconv *session_conv(session *s, const uint8_t *name, size_t len, int create);
+/* Why session_conv(..., 1) returned NULL: MSGLOG_ELIMIT when it closed the
+ * session, else MSGLOG_ENOMEM. */
+int session_conv_failed(const session *s);
 /* This store's vector and digest of a conversation (empty and zero when it
  * does not hold it). */
 int session_own_state(session *s, const uint8_t *name, size_t len, vv *out,

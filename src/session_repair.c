@@ -173,7 +173,7 @@ int repair_on_repair(session *s, const uint8_t *buf, size_t len)
     sconv *c = session_conv(s, m.conv, m.conv_len, 1);
     repair_reply r = { 0 };
     if (!c)
-        rc = MSGLOG_ENOMEM;
+        rc = session_conv_failed(s);
     else if (m.n_items) {              /* an empty REPAIR is never answered */
         store_txn *t;
         rc = store_txn_begin(s->log->st, 0, &t);
@@ -211,7 +211,7 @@ int repair_on_want(session *s, const uint8_t *buf, size_t len)
         return rc;
     }
     sconv *c = session_conv(s, m.conv, m.conv_len, 1);
-    rc = c ? send_versions(s, c, m.ids, m.n_ids) : MSGLOG_ENOMEM;
+    rc = c ? send_versions(s, c, m.ids, m.n_ids) : session_conv_failed(s);
     if (!rc) {
         codec_repair done = { c->name, c->len, NULL, 0 };
         rc = queue_repair_msg(s, &done);

@@ -31,7 +31,7 @@ int session_refresh_status(session *s, const uint8_t *conv, size_t conv_len)
     sconv *c = session_conv(s, conv, conv_len, 1);
     peers_status st = { 0 };
     int rc = c ? peers_status_for(s->log, conv, conv_len, s->peer_user, s->peer_user_len, &st)
-               : MSGLOG_ENOMEM;
+               : session_conv_failed(s);
     if (!rc && c->status_sent && peers_status_equal(&st, &c->sent_status)) {
         peers_status_clear(&st);
         return MSGLOG_OK;
@@ -76,7 +76,7 @@ int status_on_status(session *s, const uint8_t *buf, size_t len)
     if (rc)
         return session_fail(s, SESSION_ERR_CORRUPT, rc, "a STATUS that does not decode");
     sconv *c = session_conv(s, m.conv, m.conv_len, 1);
-    rc = c ? store_status(s, c, &m) : MSGLOG_ENOMEM;
+    rc = c ? store_status(s, c, &m) : session_conv_failed(s);
     codec_status_clear(&m);
     if (rc)
         return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot store a STATUS: %s",

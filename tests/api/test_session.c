@@ -552,15 +552,17 @@ Test(session, random_writes_cuts_and_reconnects_converge, .timeout = 600)
 
 /* ---- regressions found by fuzz_session ---------------------------------- */
 
-/* Frames an encoded message and feeds it to s. */
-static void feed_msg(session *s, uint8_t *msg, size_t len, int enc_rc)
+/* Frames an encoded message and feeds it to s. @return what feeding the
+ * message's bytes returned. */
+static int feed_msg(session *s, uint8_t *msg, size_t len, int enc_rc)
 {
     cr_assert_eq(enc_rc, CODEC_OK);
     uint8_t head[SESSION_FRAME_HEADER];
     cr_assert_eq(codec_session_frame_header(head, len), CODEC_OK);
     session_feed(s, head, sizeof head);
-    session_feed(s, msg, len);
+    int rc = session_feed(s, msg, len);
     free(msg);
+    return rc;
 }
 
 /* Feeds s BATCH 1 of conv holding ops. */
@@ -693,16 +695,17 @@ Test(session, a_peer_naming_too_many_conversations_is_refused, .timeout = 120)
     move(&l, l.r, l.c, 1 << 20);
     op_id want[] = { { 9, 9 } };
     char name[16];
-    int asked = 0;
+    int asked = 0, fed = MSGLOG_OK;
     while (session_phase(l.r) == SESSION_PHASE_OPEN && asked < SESSION_MAX_CONVS + 10) {
         snprintf(name, sizeof name, "c%07d", asked++);   /* increasing: appended */
         codec_want w = { (const uint8_t *)name, strlen(name), want, 1 };
         uint8_t *msg;
         size_t len;
         int rc = codec_want_encode(&msg, &len, &w);
-        feed_msg(l.r, msg, len, rc);
+        fed = feed_msg(l.r, msg, len, rc);
         session_consume(l.r, SIZE_MAX);
     }
+    cr_assert_eq(fed, MSGLOG_ELIMIT, "the call that closed it returned %d", fed);
     cr_assert_eq(session_phase(l.r), SESSION_PHASE_CLOSED, "still open after %d WANTs", asked);
     cr_assert_eq(session_error(l.r), MSGLOG_ELIMIT, "%s", session_errmsg(l.r));
     cr_assert_gt(asked, SESSION_MAX_CONVS - 10, "closed after %d", asked);
