@@ -2,7 +2,8 @@
  * cutproxy: a TCP proxy for the network tests (tests/net/README.md) that can
  * drop a connection after exactly N forwarded bytes.
  *
- *   cutproxy --listen HOST:PORT --to HOST:PORT [--cut N[,N2,...]] [--stats FILE]
+ *   cutproxy --listen HOST:PORT --to HOST:PORT [--cut N[,N2,...]]
+ *            [--pause N[,N2,...]] [--stats FILE]
  *
  * The first stdout line is "port P" (flushed) once it listens; PORT 0 picks a
  * free port. Accepted connection i (0-based) is forwarded both ways. With
@@ -12,8 +13,13 @@
  * sides get FIN after those bytes, and whatever arrives later is read and
  * thrown away until both sides end or LINGER_MS pass. FIN rather than RST,
  * because an RST can make the kernel drop bytes still queued on either side,
- * and the tests rely on "exactly N bytes went through". --stats appends one
- * line per closed connection:
+ * and the tests rely on "exactly N bytes went through". --pause is the same
+ * count without the cut: connection i stops reading both sides once N_i bytes
+ * have been forwarded and written, prints "paused conn I at N" (flushed), and
+ * forwards nothing more until SIGUSR1 releases every paused connection. A
+ * test places a kill at an exact byte of a session that way: wait for the
+ * line, kill a process, send SIGUSR1. --stats appends one line per closed
+ * connection:
  *
  *   conn I up CLIENT_TO_SERVER_BYTES down SERVER_TO_CLIENT_BYTES cut 0|1
  *
@@ -22,6 +28,7 @@
  * receiver slows the sender down through TCP instead of growing a queue.
  * SIGTERM or SIGINT: close everything (stats lines included) and exit 0.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +38,12 @@
 #define BUF_SIZE 65536
 #define LINGER_MS 1000
 #define MAX_CUTS 4096
+
+/* A list of byte counts from the command line: --cut or --pause. */
+typedef struct {
+    uint64_t at[MAX_CUTS];
+    size_t n;
+} byte_list;
 
 typedef struct conn conn;
 
@@ -47,6 +60,8 @@ typedef struct {
     int shut;         /* shutdown of `to` requested */
     int shut_done;
     uint64_t bytes;   /* forwarded: writes that completed */
+    size_t held_off;  /* bytes of buf read past a pause point: */
+    size_t held_len;  /* forwarded when the pause is released */
     char buf[BUF_SIZE];
 } dir;
 
@@ -60,7 +75,10 @@ struct conn {
     uint64_t index;
     uint64_t limit;   /* 0: never cut */
     uint64_t reserved; /* bytes handed to writes, both directions */
+    uint64_t pause_at; /* 0: never pauses (again) */
     int cut;
+    int paused;       /* reading stopped at pause_at until SIGUSR1 */
+    int pause_told;   /* the "paused" line was printed */
     int draining;
     int closing;
     int handles;      /* open libuv handles; freed at 0 */
@@ -69,10 +87,9 @@ struct conn {
 
 static uv_loop_t *loop;
 static uv_tcp_t listener;
-static uv_signal_t sigterm, sigint;
+static uv_signal_t sigterm, sigint, sigusr1;
 static struct sockaddr_storage target;
-static uint64_t cuts[MAX_CUTS];
-static size_t n_cuts;
+static byte_list cuts, pauses;
 static const char *stats_path;
 static uint64_t n_accepted;
 static conn *conns;
@@ -162,6 +179,51 @@ static void shutdown_to(dir *d)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* Once every byte up to the pause point was written: says so, once. */
+static void maybe_tell_paused(conn *c)
+{
+    if (c->pause_told || c->up.writing || c->down.writing)
+        return;
+    c->pause_told = 1;
+    printf("paused conn %llu at %llu\n", (unsigned long long)c->index,
+           (unsigned long long)(c->up.bytes + c->down.bytes));
+    fflush(stdout);
+}
+
+static void on_write(uv_write_t *req, int status);
+
+/* Hands buf[off, off + n) to a write of `to`; `from` is not read meanwhile. */
+static int write_buf(dir *d, size_t off, size_t n)
+{
+    d->writing = 1;
+    d->wr_len = n;
+    d->wr.data = d;
+    d->c->reserved += n;
+    uv_buf_t b = uv_buf_init(d->buf + off, (unsigned)n);
+    return uv_write(&d->wr, (uv_stream_t *)d->to, &b, 1, on_write);
+}
+
+/* After a pause: forwards what was read past the pause point, or reads the
+ * source again, unless it ended or a write is pending. */
+static void resume_dir(dir *d)
+{
+    if (d->writing)
+        return;
+    if (d->held_len) {
+        size_t n = d->held_len;
+        d->held_len = 0;
+        if (write_buf(d, d->held_off, n) != 0)
+            conn_close(d->c);
+        return;
+    }
+    if (d->eof) {
+        shutdown_to(d);
+        return;
+    }
+    if (uv_read_start((uv_stream_t *)d->from, on_alloc, on_read) != 0)
+        conn_close(d->c);
+}
+
 /* After the cut: every forwarded byte has been handed to the kernel, so send
  * FIN after it on both sides, then read and discard until both sides end. */
 static void maybe_drain(conn *c)
@@ -199,6 +261,10 @@ static void on_write(uv_write_t *req, int status)
     d->bytes += d->wr_len;
     if (c->cut) {
         maybe_drain(c);
+        return;
+    }
+    if (c->paused) {
+        maybe_tell_paused(c);
         return;
     }
     if (d->eof) {
@@ -239,24 +305,32 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     size_t n = (size_t)nread;
     if (c->limit && n > c->limit - c->reserved)
-        n = (size_t)(c->limit - c->reserved);
-    c->reserved += n;
-    if (n > 0) {
+        n = (size_t)(c->limit - c->reserved);   /* the rest is cut off */
+    if (c->pause_at && n > c->pause_at - c->reserved) {
+        /* The rest waits in buf for the release. */
+        size_t upto = (size_t)(c->pause_at - c->reserved);
+        d->held_off = upto;
+        d->held_len = n - upto;
+        n = upto;
+    }
+    if (n > 0)
         uv_read_stop(s);
-        d->writing = 1;
-        d->wr_len = n;
-        d->wr.data = d;
-        uv_buf_t b = uv_buf_init(d->buf, (unsigned)n);
-        if (uv_write(&d->wr, (uv_stream_t *)d->to, &b, 1, on_write) != 0) {
-            conn_close(c);
-            return;
-        }
+    if (n > 0 && write_buf(d, 0, n) != 0) {
+        conn_close(c);
+        return;
     }
     if (c->limit && c->reserved == c->limit && !c->cut) {
         c->cut = 1;
         uv_read_stop((uv_stream_t *)c->up.from);
         uv_read_stop((uv_stream_t *)c->down.from);
         maybe_drain(c);
+        return;
+    }
+    if (c->pause_at && c->reserved == c->pause_at && !c->paused) {
+        c->paused = 1;
+        uv_read_stop((uv_stream_t *)c->up.from);
+        uv_read_stop((uv_stream_t *)c->down.from);
+        maybe_tell_paused(c);
     }
 }
 
@@ -283,6 +357,14 @@ static void dir_init(dir *d, conn *c, uv_tcp_t *from, uv_tcp_t *to)
     d->from = from;
     d->to = to;
     from->data = d;
+}
+
+/* Entry i of the list; the last one for later connections; 0 when empty. */
+static uint64_t byte_list_for(const byte_list *l, uint64_t i)
+{
+    if (l->n == 0)
+        return 0;
+    return l->at[i < l->n ? i : l->n - 1];
 }
 
 static void on_accept(uv_stream_t *server, int status)
@@ -312,8 +394,8 @@ static void on_accept(uv_stream_t *server, int status)
     dir_init(&c->up, c, &c->client, &c->server);
     dir_init(&c->down, c, &c->server, &c->client);
     c->index = n_accepted++;
-    if (n_cuts)
-        c->limit = cuts[c->index < n_cuts ? c->index : n_cuts - 1];
+    c->limit = byte_list_for(&cuts, c->index);
+    c->pause_at = byte_list_for(&pauses, c->index);
     c->next = conns;
     if (conns)
         conns->prev = c;
@@ -339,6 +421,25 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_close((uv_handle_t *)&listener, NULL);
     uv_close((uv_handle_t *)&sigterm, NULL);
     uv_close((uv_handle_t *)&sigint, NULL);
+    uv_close((uv_handle_t *)&sigusr1, NULL);
+}
+
+/* SIGUSR1: every paused connection forwards again (and never pauses again). */
+static void on_release(uv_signal_t *s, int signum)
+{
+    (void)s;
+    (void)signum;
+    conn *next;
+    for (conn *c = conns; c; c = next) {
+        next = c->next;   /* resume_dir may close c */
+        if (!c->paused || c->cut)
+            continue;
+        c->paused = 0;
+        c->pause_at = 0;
+        resume_dir(&c->up);
+        if (!c->closing)
+            resume_dir(&c->down);
+    }
 }
 
 /* "1.2.3.4:P" or "[::1]:P". */
@@ -363,14 +464,14 @@ static int parse_addr(const char *text, struct sockaddr_storage *out)
     return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)out) == 0 ? 0 : -1;
 }
 
-static int parse_cuts(const char *text)
+static int parse_byte_list(const char *text, byte_list *l)
 {
     const char *p = text;
     for (;;) {
         char *end;
-        if (n_cuts == MAX_CUTS || *p < '0' || *p > '9')
+        if (l->n == MAX_CUTS || *p < '0' || *p > '9')
             return -1;
-        cuts[n_cuts++] = strtoull(p, &end, 10);
+        l->at[l->n++] = strtoull(p, &end, 10);
         if (*end == '\0')
             return 0;
         if (*end != ',')
@@ -382,7 +483,7 @@ static int parse_cuts(const char *text)
 static int usage(void)
 {
     fprintf(stderr, "usage: cutproxy --listen HOST:PORT --to HOST:PORT"
-                    " [--cut N[,N2,...]] [--stats FILE]\n");
+                    " [--cut N[,N2,...]] [--pause N[,N2,...]] [--stats FILE]\n");
     return 2;
 }
 
@@ -397,7 +498,10 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--to") == 0)
             to = argv[++i];
         else if (strcmp(argv[i], "--cut") == 0) {
-            if (parse_cuts(argv[++i]) != 0)
+            if (parse_byte_list(argv[++i], &cuts) != 0)
+                return usage();
+        } else if (strcmp(argv[i], "--pause") == 0) {
+            if (parse_byte_list(argv[++i], &pauses) != 0)
                 return usage();
         } else if (strcmp(argv[i], "--stats") == 0)
             stats_path = argv[++i];
@@ -409,6 +513,8 @@ int main(int argc, char **argv)
         parse_addr(to, &target) != 0)
         return usage();
 
+    /* A write to a peer the test killed is an error to handle, not death. */
+    signal(SIGPIPE, SIG_IGN);
     loop = uv_default_loop();
     uv_tcp_init(loop, &listener);
     int rc = uv_tcp_bind(&listener, (const struct sockaddr *)&bind_addr, 0);
@@ -423,13 +529,15 @@ int main(int argc, char **argv)
     uv_tcp_getsockname(&listener, (struct sockaddr *)&bound, &len);
     int port = bound.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&bound)->sin6_port)
                                            : ntohs(((struct sockaddr_in *)&bound)->sin_port);
-    printf("port %d\n", port);
-    fflush(stdout);
-
+    /* The handlers are in place before anyone is told the port. */
     uv_signal_init(loop, &sigterm);
     uv_signal_init(loop, &sigint);
+    uv_signal_init(loop, &sigusr1);
     uv_signal_start(&sigterm, on_signal, SIGTERM);
     uv_signal_start(&sigint, on_signal, SIGINT);
+    uv_signal_start(&sigusr1, on_release, SIGUSR1);
+    printf("port %d\n", port);
+    fflush(stdout);
     uv_run(loop, UV_RUN_DEFAULT);
     uv_loop_close(loop);
     return 0;
