@@ -6,20 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "codec/errors.h"
 #include "crdt/op.h"
 
 #define CODEC_FORMAT_VERSION 1
-
-/* Errors, the same numbers as the public MSGLOG_E* codes. */
-#define CODEC_OK 0
-#define CODEC_ECORRUPT (-5)  /* not msgpack, wrong types, trailing bytes, bad sizes */
-#define CODEC_EVERSION (-6)  /* a format version byte we do not know */
-#define CODEC_ELIMIT (-4)    /* a field over its limit */
-#define CODEC_EKIND (-11)    /* an op kind we do not know */
-#define CODEC_ENOMEM (-9)
-#define CODEC_EINVAL (-1)    /* encode: an op/message that would not decode
-                                (empty or invalid-UTF-8 string, zero id,
-                                NULL where bytes are needed) */
 
 /*
  * Encodes `o` into a new malloc'd buffer (*out, *out_len), caller frees.

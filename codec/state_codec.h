@@ -3,6 +3,7 @@
 #ifndef MSGLOG_CODEC_STATE_H
 #define MSGLOG_CODEC_STATE_H
 
+#include "codec/errors.h"
 #include "crdt/conv.h"
 #include "crdt/message.h"
 

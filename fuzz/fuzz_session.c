@@ -91,7 +91,7 @@
 #include "codec/session_codec.h"
 #include "fuzz/scenario.h"
 #include "msglog.h"
-#include "src/session.h"
+#include "sync/session.h"
 
 #define FAIL(...) do { fprintf(stderr, "fuzz_session: " __VA_ARGS__); \
                        fputc('\n', stderr); abort(); } while (0)

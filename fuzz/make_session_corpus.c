@@ -5,7 +5,7 @@
  *                                   replaced)
  *
  * It builds the seed scenario (fuzz/scenario.c) and runs sessions back to
- * back (as tests/api/test_session.c's link/run), each on a fresh copy of the
+ * back (as tests/sync/test_session.c's link/run), each on a fresh copy of the
  * scenario's stores: store a - the store fuzz_session fuzzes - once as the
  * client and once as the relay, with the session configuration fuzz_session
  * gives it for the seed's configuration byte, against peers b, c, d, an
@@ -40,7 +40,7 @@
 #include "codec/session_codec.h"
 #include "fuzz/scenario.h"
 #include "msglog.h"
-#include "src/session.h"
+#include "sync/session.h"
 
 #define TARGET "fuzz_session"
 #define MAX_SEED 16384          /* fuzz/run.sh's -max_len */

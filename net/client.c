@@ -19,7 +19,6 @@
 
 #include "crdt/bytes.h"
 #include "net/conn.h"
-#include "src/internal.h"
 
 #define READ_BUF 65536
 #define DEFAULT_BACKOFF_MIN 250
@@ -672,7 +671,7 @@ static void timer_closed(uv_handle_t *h)
 
 static int invalid(msglog *log, const char *what)
 {
-    return ml_fail(log, MSGLOG_EINVAL, "msglog_client_new: %s", what);
+    return session_log_fail(log, MSGLOG_EINVAL, "msglog_client_new: %s", what);
 }
 
 static int check_options(msglog *log, const msglog_client_options *o)
@@ -738,21 +737,21 @@ int msglog_client_new(msglog_client **out, msglog *log, struct uv_loop_s *loop,
     int rc;
 
     if (!out)
-        return ml_fail(log, MSGLOG_EINVAL, "msglog_client_new: out is NULL");
+        return session_log_fail(log, MSGLOG_EINVAL, "msglog_client_new: out is NULL");
     *out = NULL;
     if (!log || !loop || !opts)
-        return ml_fail(log, MSGLOG_EINVAL, "msglog_client_new: log, loop and opts are required");
+        return session_log_fail(log, MSGLOG_EINVAL, "msglog_client_new: log, loop and opts are required");
     if ((rc = check_options(log, opts)) != MSGLOG_OK)
         return rc;
-    if (log->on_commit)
+    if (session_commits_watched(log))
         return invalid(log, "this handle already has a client or a relay");
     if (!(c = calloc(1, sizeof *c)))
-        return ml_fail(log, MSGLOG_ENOMEM, "msglog_client_new: out of memory");
+        return session_log_fail(log, MSGLOG_ENOMEM, "msglog_client_new: out of memory");
     c->log = log;
     c->loop = loop;
     if ((rc = copy_options(c, opts)) != MSGLOG_OK) {
         free_client(c);
-        return ml_fail(log, rc, "msglog_client_new: out of memory");
+        return session_log_fail(log, rc, "msglog_client_new: out of memory");
     }
     c->state = c->told_state = MSGLOG_CONN_OFFLINE;
     c->result = MSGLOG_EINVAL;
@@ -764,9 +763,9 @@ int msglog_client_new(msglog_client **out, msglog *log, struct uv_loop_s *loop,
     uv_timer_init(loop, &c->retry);
     uv_timer_init(loop, &c->deadline);
     uv_timer_init(loop, &c->work);
-    ml_set_commit_hook(log, commit_hook, c);
+    session_watch_commits(log, commit_hook, c);
     *out = c;
-    return ml_ok(log);
+    return session_log_ok(log);
 }
 
 int msglog_client_start(msglog_client *c)
@@ -809,8 +808,7 @@ void msglog_client_close(msglog_client *c)
         return;
     c->closing = 1;
     c->gen++;
-    if (c->log->on_commit_ctx == c)
-        ml_set_commit_hook(c->log, NULL, NULL);
+    session_unwatch_commits(c->log, c);
     drop_conn(c, 1, MSGLOG_OK, "closed");
     if (c->ai) {
         uv_freeaddrinfo(c->ai);

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "src/session.h"
+#include "sync/session.h"
 
 typedef struct net_conn net_conn;
 

@@ -19,9 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/session_codec.h"
 #include "net/conn.h"
-#include "src/internal.h"
 
 #define READ_BUF 65536
 #define BACKLOG 128
@@ -123,7 +121,7 @@ static void replace_older(net_conn *keep)
     for (c = keep->next; c; c = next) {
         next = c->next;
         if (is_open(c) && session_peer_replica(c->s) == replica) {
-            session_close_with(c->s, SESSION_ERR_REPLACED, "replaced by a newer connection");
+            session_close_replaced(c->s, "replaced by a newer connection");
             flush_and_check(c);
         }
     }
@@ -167,7 +165,7 @@ static void fan_out_one(net_conn *c, const uint8_t *conv, size_t len)
     if (rc == MSGLOG_OK && conv)
         rc = session_refresh_status(c->s, conv, len);
     if (rc != MSGLOG_OK && session_phase(c->s) != SESSION_PHASE_CLOSED)
-        session_close_with(c->s, SESSION_ERR_INTERNAL, msglog_strerror(rc));
+        session_close_internal(c->s, msglog_strerror(rc));
 }
 
 static void fan_out(msglog_relay *r)
@@ -346,7 +344,7 @@ static int listen_on(msglog_relay *r, const char *host, uint16_t port)
         ai = req.addrinfo;
     }
     if (e != 0)
-        return ml_fail(r->log, MSGLOG_EIO, "cannot resolve %s: %s", host, uv_strerror(e));
+        return session_log_fail(r->log, MSGLOG_EIO, "cannot resolve %s: %s", host, uv_strerror(e));
     e = uv_tcp_bind(&r->listener, ai->ai_addr, 0);
     uv_freeaddrinfo(ai);
     if (e == 0)
@@ -354,7 +352,7 @@ static int listen_on(msglog_relay *r, const char *host, uint16_t port)
     if (e == 0)
         e = uv_tcp_getsockname(&r->listener, (struct sockaddr *)&name, &namelen);
     if (e != 0)
-        return ml_fail(r->log, MSGLOG_EIO, "cannot listen on %s: %s", where, uv_strerror(e));
+        return session_log_fail(r->log, MSGLOG_EIO, "cannot listen on %s: %s", where, uv_strerror(e));
     if (name.ss_family == AF_INET6)
         r->port = ntohs(((struct sockaddr_in6 *)&name)->sin6_port);
     else
@@ -369,17 +367,17 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     int rc, e;
 
     if (!out)
-        return ml_fail(log, MSGLOG_EINVAL, "msglog_relay_new: out is NULL");
+        return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: out is NULL");
     *out = NULL;
     if (!log || !loop || !host || !*host || strlen(host) > 255)
-        return ml_fail(log, MSGLOG_EINVAL, "msglog_relay_new: log, loop and a host "
+        return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: log, loop and a host "
                        "(1..255 bytes) are required");
-    if (log->on_commit)
-        return ml_fail(log, MSGLOG_EINVAL, "msglog_relay_new: this handle already has a "
+    if (session_commits_watched(log))
+        return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: this handle already has a "
                        "client or a relay");
     if (!(r = calloc(1, sizeof *r)) || !(r->rbuf = malloc(READ_BUF))) {
         free(r);
-        return ml_fail(log, MSGLOG_ENOMEM, "msglog_relay_new: out of memory");
+        return session_log_fail(log, MSGLOG_ENOMEM, "msglog_relay_new: out of memory");
     }
     r->log = log;
     r->loop = loop;
@@ -389,7 +387,7 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     if ((e = uv_tcp_init(loop, &r->listener)) != 0) {
         r->closing = 1;
         close_handles(r, 0);
-        return ml_fail(log, MSGLOG_EIO, "msglog_relay_new: %s", uv_strerror(e));
+        return session_log_fail(log, MSGLOG_EIO, "msglog_relay_new: %s", uv_strerror(e));
     }
     if ((rc = listen_on(r, host, port)) != MSGLOG_OK) {
         r->closing = 1;
@@ -397,9 +395,9 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
         return rc;
     }
     uv_timer_start(&r->sweep, sweep_fired, SWEEP_MS, SWEEP_MS);
-    ml_set_commit_hook(log, commit_hook, r);
+    session_watch_commits(log, commit_hook, r);
     *out = r;
-    return ml_ok(log);
+    return session_log_ok(log);
 }
 
 uint16_t msglog_relay_port(const msglog_relay *r)
@@ -412,8 +410,7 @@ void msglog_relay_close(msglog_relay *r)
     if (!r || r->closing)
         return;
     r->closing = 1;
-    if (r->log->on_commit_ctx == r)
-        ml_set_commit_hook(r->log, NULL, NULL);
+    session_unwatch_commits(r->log, r);
     while (r->conns)
         net_conn_close(r->conns, 1, MSGLOG_OK, "relay closing");
     close_handles(r, 1);

@@ -1,0 +1,230 @@
+/* Creating ops locally: check the rules, stamp id / hlc / deps, deliver and
+ * commit. A refused call changes nothing. */
+#include "engine/engine.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/op_codec.h"
+#include "crdt/hlc.h"
+#include "crdt/utf8.h"
+
+/* Field checks shared with what the decoder enforces on received ops, so a
+ * replica never creates an op its peers would refuse. */
+static int check_text(msglog *log, const char *what, const void *p, size_t len,
+                      size_t min, size_t max)
+{
+    if (!p && len)
+        return ml_fail(log, MSGLOG_EINVAL, "%s is NULL", what);
+    if (len < min || len > max)
+        return ml_fail(log, MSGLOG_ELIMIT, "%s is %zu bytes; allowed %zu to %zu", what, len, min, max);
+    if (len && !utf8_valid(p, len))
+        return ml_fail(log, MSGLOG_EINVAL, "%s is not valid UTF-8", what);
+    return MSGLOG_OK;
+}
+
+/* The target's message state, or an error naming why it cannot be used. */
+static int load_target(wctx *w, const conv_state *c, op_id target, msg_state *m)
+{
+    uint64_t hlc;
+    int rc = msgrec_load(w->txn, c->cid, target, &hlc, m);
+    if (rc == MSGLOG_ENOTFOUND)
+        return ml_fail(w->log, rc, "message %llu.%llu is not delivered here",
+                       (unsigned long long)target.replica, (unsigned long long)target.seq);
+    return rc ? ml_fail(w->log, rc, "cannot read message state") : MSGLOG_OK;
+}
+
+static int copy_ids(const ids *from, op_id **out, size_t *n)
+{
+    *out = NULL;
+    *n = from->n;
+    if (!from->n)
+        return MSGLOG_OK;
+    *out = malloc(from->n * sizeof **out);
+    if (!*out)
+        return MSGLOG_ENOMEM;
+    memcpy(*out, from->e, from->n * sizeof **out);
+    return MSGLOG_OK;
+}
+
+/* The rules of TRACE.md for creating an op on an existing message; fills
+ * the refs (replaced heads, observed reacts). */
+static int check_rules(wctx *w, const conv_state *c, op *o)
+{
+    msg_state m;
+    int rc = load_target(w, c, o->target, &m);
+    if (rc)
+        return rc;
+    msglog *log = w->log;
+    if ((o->kind == OP_EDIT || o->kind == OP_DELETE) && !msg_is_author(&m, o))
+        rc = ml_fail(log, MSGLOG_EDENIED, "only the author may edit or delete a message");
+    else if (o->kind != OP_READ && m.deleted)
+        rc = ml_fail(log, MSGLOG_EDENIED, "the message is deleted");
+    else if (o->kind == OP_EDIT)
+        rc = copy_ids(&m.heads, &o->refs, &o->n_refs);
+    else if (o->kind == OP_UNREACT) {
+        const reaction *r = msg_reaction_find(&m, o->key, o->key_len, o->user, o->user_len);
+        rc = r ? copy_ids(&r->live, &o->refs, &o->n_refs)
+               : ml_fail(log, MSGLOG_EDENIED, "no live reaction of this user with that key");
+    }
+    msg_free(&m);
+    return rc;
+}
+
+static int stamp_and_apply(wctx *w, conv_state *c, op *o)
+{
+    msglog *log = w->log;
+    o->id.replica = log->replica;
+    o->id.seq = vv_get(&c->delivered, log->replica) + 1;
+    o->hlc = hlc_next(log->clock(log->clock_ctx), c->maxhlc);
+    if (conv_new_deps(c, log->replica, &o->deps, &o->n_deps) != 0)
+        return MSGLOG_ENOMEM;
+    uint8_t *enc;
+    size_t len;
+    int rc = codec_op_encode(&enc, &len, o, 0);
+    if (rc)
+        return ml_codec_fail(log, rc, "encoding the new op");
+    rc = apply_deliver(w, c, o, enc, len);
+    free(enc);
+    if (!rc && vv_copy(&c->own_ctx, &c->delivered) != 0)
+        rc = MSGLOG_ENOMEM;
+    if (!rc && c->pending)
+        rc = pending_wake(w, c, o->id);
+    return rc;
+}
+
+typedef struct creation {
+    op *o;
+    op_id id;
+} creation;
+
+/* One attempt: a write transaction that checks, stamps, delivers and
+ * commits. */
+static int create_once(msglog *log, void *arg)
+{
+    creation *cr = arg;
+    op *o = cr->o;
+    wctx w;
+    conv_state *c = NULL;
+    int rc = wctx_begin(log, &w);
+    if (!rc) {
+        rc = wctx_conv(&w, o->conv, o->conv_len, o->kind == OP_SEND, &c);
+        if (rc == MSGLOG_ENOTFOUND)
+            ml_fail(log, rc, "no such conversation");
+    }
+    if (!rc && o->kind != OP_SEND)
+        rc = check_rules(&w, c, o);
+    if (!rc)
+        rc = stamp_and_apply(&w, c, o);
+    cr->id = o->id;
+    free(o->deps);
+    free(o->refs);
+    o->deps = o->refs = NULL;
+    o->n_deps = o->n_refs = 0;
+    if (rc) {
+        wctx_abort(&w);
+        return log->err[0] ? rc : ml_fail(log, rc, "creating the op failed: %s", msglog_strerror(rc));
+    }
+    return wctx_commit(&w);
+}
+
+static int create_op(msglog *log, msglog_id *out, const char *conv, size_t conv_len, op *o)
+{
+    int rc = check_text(log, "conversation id", conv, conv_len, 1, MSGLOG_MAX_CONV);
+    if (rc)
+        return rc;
+    o->conv = (const uint8_t *)conv;
+    o->conv_len = conv_len;
+    o->user = log->user;
+    o->user_len = log->user_len;
+    creation cr = { o, { 0, 0 } };
+    rc = ml_retry_grown(log, create_once, &cr);
+    if (rc)
+        return rc;
+    if (out)
+        *out = (msglog_id){ cr.id.replica, cr.id.seq };
+    return ml_ok(log);
+}
+
+static op target_op(uint8_t kind, msglog_id target)
+{
+    op o;
+    memset(&o, 0, sizeof o);
+    o.kind = kind;
+    o.target = (op_id){ target.replica, target.seq };
+    return o;
+}
+
+#define CHECK_LOG(log) \
+    do { \
+        if (!(log)) \
+            return MSGLOG_EINVAL; \
+        (log)->err[0] = '\0'; \
+    } while (0)
+
+int msglog_send(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
+                const void *body, size_t body_len)
+{
+    CHECK_LOG(log);
+    int rc = check_text(log, "body", body, body_len, 0, MSGLOG_MAX_BODY);
+    if (rc)
+        return rc;
+    op o = target_op(OP_SEND, (msglog_id){ 0, 0 });
+    o.body = body;
+    o.body_len = body_len;
+    return create_op(log, out, conv, conv_len, &o);
+}
+
+int msglog_edit(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
+                msglog_id target, const void *body, size_t body_len)
+{
+    CHECK_LOG(log);
+    int rc = check_text(log, "body", body, body_len, 0, MSGLOG_MAX_BODY);
+    if (rc)
+        return rc;
+    op o = target_op(OP_EDIT, target);
+    o.body = body;
+    o.body_len = body_len;
+    return create_op(log, out, conv, conv_len, &o);
+}
+
+int msglog_delete(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
+                  msglog_id target)
+{
+    CHECK_LOG(log);
+    op o = target_op(OP_DELETE, target);
+    return create_op(log, out, conv, conv_len, &o);
+}
+
+static int reaction_op(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
+                       uint8_t kind, msglog_id target, const char *key, size_t key_len)
+{
+    CHECK_LOG(log);
+    int rc = check_text(log, "reaction key", key, key_len, 1, MSGLOG_MAX_KEY);
+    if (rc)
+        return rc;
+    op o = target_op(kind, target);
+    o.key = (const uint8_t *)key;
+    o.key_len = key_len;
+    return create_op(log, out, conv, conv_len, &o);
+}
+
+int msglog_react(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
+                 msglog_id target, const char *key, size_t key_len)
+{
+    return reaction_op(log, out, conv, conv_len, OP_REACT, target, key, key_len);
+}
+
+int msglog_unreact(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
+                   msglog_id target, const char *key, size_t key_len)
+{
+    return reaction_op(log, out, conv, conv_len, OP_UNREACT, target, key, key_len);
+}
+
+int msglog_mark_read(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
+                     msglog_id target)
+{
+    CHECK_LOG(log);
+    op o = target_op(OP_READ, target);
+    return create_op(log, out, conv, conv_len, &o);
+}

@@ -1,0 +1,234 @@
+/* Opening and closing a replica, errors, and freeing returned memory. */
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "crdt/utf8.h"
+#include "log/meta.h"
+
+#define STORE_FORMAT 2   /* 2: pending_edits (docs/format.md) */
+#define DEFAULT_MAP_SIZE ((size_t)1 << 30)
+#define DEFAULT_MAX_MAP_SIZE ((size_t)1 << 36)
+#define DEFAULT_MAX_PENDING_OPS 100000
+#define DEFAULT_MAX_PENDING_BYTES ((uint64_t)64 << 20)
+#define REPLICA_ID_LIMIT ((uint64_t)1 << 53)
+
+const char *msglog_strerror(int err)
+{
+    return ml_strerror(err);
+}
+
+const char *msglog_errmsg(const msglog *log)
+{
+    return log ? log->err : "no handle";
+}
+
+void msglog_free(void *p)
+{
+    free(p);
+}
+
+static uint64_t system_clock(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Reads the identity a store holds: MSGLOG_ENOTFOUND (no message) when it
+ * holds none yet. *user borrows from t. */
+static int identity_read(msglog *log, store_txn *t, uint64_t *replica, store_val *user)
+{
+    uint64_t format = 0;
+    int rc = meta_get_u64(t, "format", &format);
+    if (rc == MSGLOG_ENOTFOUND)
+        return rc;
+    if (!rc && format != STORE_FORMAT)
+        return ml_fail(log, MSGLOG_EVERSION, "store format %llu is unknown",
+                       (unsigned long long)format);
+    if (!rc)
+        rc = meta_get_u64(t, "replica", replica);
+    if (!rc)
+        rc = meta_get_user(t, user);
+    if (rc == MSGLOG_ENOTFOUND)
+        rc = MSGLOG_ECORRUPT;   /* a format without an owner */
+    return rc ? ml_fail(log, rc, "the store's identity is unreadable: %s", msglog_strerror(rc))
+              : MSGLOG_OK;
+}
+
+/* Writes the handle's identity into a new store and commits t. */
+static int identity_create(msglog *log, store_txn *t)
+{
+    int rc = meta_put_u64(t, "format", STORE_FORMAT);
+    if (!rc)
+        rc = meta_put_u64(t, "replica", log->replica);
+    if (!rc)
+        rc = meta_put_user(t, log->user, log->user_len);
+    if (rc) {
+        store_txn_abort(t);
+        return ml_fail(log, rc, "cannot create the store: %s", msglog_strerror(rc));
+    }
+    rc = store_txn_commit(t);
+    return rc ? ml_fail(log, rc, "cannot create the store: %s", msglog_strerror(rc)) : MSGLOG_OK;
+}
+
+/* Takes the store's identity (msglog_open with replica 0), checked as the
+ * arguments of msglog_open would be. */
+static int identity_adopt(msglog *log, uint64_t replica, store_val user)
+{
+    if (replica == 0 || replica >= REPLICA_ID_LIMIT || user.len == 0 ||
+        user.len > MSGLOG_MAX_USER || !utf8_valid(user.data, user.len))
+        return ml_fail(log, MSGLOG_ECORRUPT, "the store's identity is invalid");
+    log->replica = replica;
+    memcpy(log->user, user.data, user.len);
+    log->user_len = user.len;
+    return MSGLOG_OK;
+}
+
+static int identity_match(msglog *log, uint64_t replica, store_val user)
+{
+    if (replica == log->replica && user.len == log->user_len &&
+        memcmp(user.data, log->user, user.len) == 0)
+        return MSGLOG_OK;
+    return ml_fail(log, MSGLOG_EMISMATCH, "the store belongs to replica %llu of user '%.*s'",
+                   (unsigned long long)replica, (int)user.len, (const char *)user.data);
+}
+
+/* A new store gets the handle's identity; an existing one must match it, or
+ * gives it its own when the handle has none (replica 0). */
+static int check_identity(msglog *log)
+{
+    store_txn *t;
+    int rc = store_txn_begin(log->st, 1, &t);
+    if (rc)
+        return ml_fail(log, rc, "cannot begin a transaction");
+    uint64_t replica = 0;
+    store_val user = { NULL, 0 };
+    rc = identity_read(log, t, &replica, &user);
+    if (rc == MSGLOG_ENOTFOUND && log->replica != 0)
+        return identity_create(log, t);
+    if (rc == MSGLOG_ENOTFOUND)
+        rc = ml_fail(log, rc, "the directory holds no store");
+    else if (!rc && log->replica == 0)
+        rc = identity_adopt(log, replica, user);
+    else if (!rc)
+        rc = identity_match(log, replica, user);
+    store_txn_abort(t);
+    return rc;
+}
+
+/* msglog_open's identity: a full one, or none at all (replica 0, user NULL). */
+static int identity_args_ok(uint64_t replica, const char *user, size_t user_len)
+{
+    if (replica == 0 && !user)
+        return user_len == 0;
+    return replica != 0 && replica < REPLICA_ID_LIMIT && user && user_len > 0 &&
+           user_len <= MSGLOG_MAX_USER && utf8_valid((const uint8_t *)user, user_len);
+}
+
+/* Whether `path` holds a store (its data file), checked before LMDB would
+ * create one. */
+static int store_present(const char *path)
+{
+    size_t n = strlen(path);
+    char *file = malloc(n + sizeof "/data.mdb");
+    if (!file)
+        return MSGLOG_ENOMEM;
+    memcpy(file, path, n);
+    memcpy(file + n, "/data.mdb", sizeof "/data.mdb");
+    struct stat st;
+    int rc = stat(file, &st);
+    int err = errno;
+    free(file);
+    if (rc == 0)
+        return S_ISREG(st.st_mode) ? MSGLOG_OK : MSGLOG_ENOTFOUND;
+    return err == ENOENT || err == ENOTDIR ? MSGLOG_ENOTFOUND : MSGLOG_EIO;
+}
+
+static void apply_options(msglog *log, const msglog_options *opts, size_t *map)
+{
+    log->clock = opts && opts->clock ? opts->clock : system_clock;
+    log->clock_ctx = opts ? opts->clock_ctx : NULL;
+    *map = opts && opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE;
+    log->max_map_size = opts && opts->max_map_size ? opts->max_map_size : DEFAULT_MAX_MAP_SIZE;
+    if (log->max_map_size < *map)
+        log->max_map_size = *map;
+    log->max_pending_ops = opts && opts->max_pending_ops ? opts->max_pending_ops
+                                                        : DEFAULT_MAX_PENDING_OPS;
+    log->max_pending_bytes = opts && opts->max_pending_bytes ? opts->max_pending_bytes
+                                                            : DEFAULT_MAX_PENDING_BYTES;
+}
+
+int msglog_open(msglog **out, const char *path, uint64_t replica,
+                const char *user, size_t user_len, const msglog_options *opts)
+{
+    if (!out)
+        return MSGLOG_EINVAL;
+    *out = NULL;
+    if (!path || !*path || !identity_args_ok(replica, user, user_len))
+        return MSGLOG_EINVAL;
+    if (opts && opts->version != MSGLOG_OPTIONS_VERSION)
+        return MSGLOG_EVERSION;
+    if (replica == 0) {
+        int rc = store_present(path);
+        if (rc)
+            return rc;
+    }
+    msglog *log = calloc(1, sizeof *log);
+    if (!log)
+        return MSGLOG_ENOMEM;
+    log->replica = replica;
+    if (user_len)
+        memcpy(log->user, user, user_len);
+    log->user_len = user_len;
+    size_t map;
+    apply_options(log, opts, &map);
+    int rc = store_open(&log->st, path, map);
+    if (!rc)
+        rc = check_identity(log);
+    if (rc) {
+        store_close(log->st);
+        free(log);
+        return rc;
+    }
+    *out = log;
+    return MSGLOG_OK;
+}
+
+int msglog_identity(msglog *log, uint64_t *replica, const char **user, size_t *user_len)
+{
+    if (!log)
+        return MSGLOG_EINVAL;
+    if (replica)
+        *replica = log->replica;
+    if (user)
+        *user = (const char *)log->user;
+    if (user_len)
+        *user_len = log->user_len;
+    return MSGLOG_OK;
+}
+
+void msglog_close(msglog *log)
+{
+    if (!log)
+        return;
+    store_close(log->st);
+    free(log);
+}
+
+void msglog_digest_hex(char out[33], const uint8_t digest[16])
+{
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 0; i < 16; i++) {
+        out[2 * i] = hex[digest[i] >> 4];
+        out[2 * i + 1] = hex[digest[i] & 15];
+    }
+    out[32] = '\0';
+}

@@ -1,0 +1,720 @@
+/* What a store remembers about its sync peers (src/peers.h), in TBL_PEERS,
+ * and the public delivery status read from it.
+ *
+ * Keys start with one letter naming the record (docs/format.md):
+ *
+ *   "u" | replica (8, BE)                        -> the device's user (bytes)
+ *   "s" | conv_len (1) | conv | replica (8, BE)  -> the vector that device
+ *        acknowledged for conv: a MessagePack flat [replica, seq, ...],
+ *        ascending replica (relay side)
+ *   "r" | conv                                   -> what the relay told this
+ *        device about conv: a STATUS message encoding (codec_status_encode),
+ *        its vectors the entry-wise maxima of everything received (client)
+ *
+ * The length byte of "s" keys makes the devices of one conversation one
+ * contiguous key range that no other conversation's keys enter ("a" is not a
+ * prefix of "ab" there), so a STATUS costs one seek and one step per
+ * subscribed device, whatever the number of devices the relay knows. */
+#include "sync/peers.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec/vv_codec.h"
+#include "codec/session_codec.h"
+#include "crdt/bytes.h"
+#include "crdt/utf8.h"
+#include "log/keys.h"
+
+/* Stored vectors are bounded like the ones a STATUS carries, so any of them
+ * can be sent. */
+#define PEERS_MAX_VV SESSION_MAX_VV
+
+#define USER_KEY_LEN 9                           /* "u" replica */
+#define SUB_KEY_MAX (2 + MSGLOG_MAX_CONV + 8)    /* "s" len conv replica */
+#define CLIENT_KEY_MAX (1 + MSGLOG_MAX_CONV)     /* "r" conv */
+
+/* ---- byte strings (members and read markers in bytes_cmp order) -------- */
+
+static int text_ok(const uint8_t *s, size_t len, size_t max)
+{
+    return s && len >= 1 && len <= max && utf8_valid(s, len);
+}
+
+/* A malloc'd NUL-terminated copy. */
+static char *dup_nul(const void *s, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (p) {
+        memcpy(p, s, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+/* ---- version vectors: ascending replica, every replica and seq >= 1 -----
+ * (codec_vv_valid checks that shape) */
+
+static int vec_equal(const op_id *a, size_t na, const op_id *b, size_t nb)
+{
+    return na == nb && (na == 0 || memcmp(a, b, na * sizeof *a) == 0);
+}
+
+/* Whether v holds id: its entry for id.replica is at least id.seq. */
+static int vec_covers(const op_id *v, size_t n, op_id id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].replica < id.replica)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && v[lo].replica == id.replica && v[lo].seq >= id.seq;
+}
+
+/* The entry-wise maximum of a and b in a new array (NULL when empty). */
+static int vec_max(const op_id *a, size_t na, const op_id *b, size_t nb, op_id **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (na + nb == 0)
+        return MSGLOG_OK;
+    op_id *m = malloc((na + nb) * sizeof *m);
+    if (!m)
+        return MSGLOG_ENOMEM;
+    size_t i = 0, j = 0, k = 0;
+    while (i < na || j < nb) {
+        if (j == nb || (i < na && a[i].replica < b[j].replica)) {
+            m[k++] = a[i++];
+        } else if (i == na || b[j].replica < a[i].replica) {
+            m[k++] = b[j++];
+        } else {
+            m[k] = a[i++];
+            if (b[j].seq > m[k].seq)
+                m[k].seq = b[j].seq;
+            k++;
+            j++;
+        }
+    }
+    *out = m;
+    *n = k;
+    return MSGLOG_OK;
+}
+
+/* a becomes the entry-wise minimum of a and b, where an entry missing from
+ * either counts as 0 and is left out; returns a's new length. */
+static size_t vec_min_into(op_id *a, size_t na, const op_id *b, size_t nb)
+{
+    size_t i = 0, j = 0, k = 0;
+    while (i < na && j < nb) {
+        if (a[i].replica < b[j].replica) {
+            i++;
+        } else if (b[j].replica < a[i].replica) {
+            j++;
+        } else {
+            a[k] = a[i++];
+            if (b[j].seq < a[k].seq)
+                a[k].seq = b[j].seq;
+            k++;
+            j++;
+        }
+    }
+    return k;
+}
+
+/* A stored vector: whatever does not decode to exactly one valid vector
+ * is corrupt. */
+static int vec_unpack(store_val val, op_id **v, size_t *n)
+{
+    int rc = codec_vv_decode(v, n, val.data, val.len, PEERS_MAX_VV);
+    return codec_stored_rc(rc);
+}
+
+static int vec_put(store_txn *t, store_val key, const op_id *v, size_t n)
+{
+    uint8_t *enc;
+    size_t len;
+    int rc = codec_vv_encode(&enc, &len, v, n, PEERS_MAX_VV);
+    if (rc)
+        return rc;
+    rc = store_put(t, TBL_PEERS, key, (store_val){ enc, len });
+    free(enc);
+    return rc;
+}
+
+/* ---- keys --------------------------------------------------------------- */
+
+static store_val user_key(uint8_t k[USER_KEY_LEN], uint64_t replica)
+{
+    k[0] = 'u';
+    key_put_u64(k + 1, replica);
+    return (store_val){ k, USER_KEY_LEN };
+}
+
+/* The range of conv's subscribed devices. */
+static store_val sub_prefix(uint8_t k[SUB_KEY_MAX], const uint8_t *conv, size_t conv_len)
+{
+    k[0] = 's';
+    k[1] = (uint8_t)conv_len;
+    memcpy(k + 2, conv, conv_len);
+    return (store_val){ k, 2 + conv_len };
+}
+
+static store_val sub_key(uint8_t k[SUB_KEY_MAX], const uint8_t *conv, size_t conv_len,
+                         uint64_t replica)
+{
+    store_val key = sub_prefix(k, conv, conv_len);
+    key_put_u64(k + key.len, replica);
+    key.len += 8;
+    return key;
+}
+
+static store_val client_key(uint8_t k[CLIENT_KEY_MAX], const uint8_t *conv, size_t conv_len)
+{
+    k[0] = 'r';
+    memcpy(k + 1, conv, conv_len);
+    return (store_val){ k, 1 + conv_len };
+}
+
+/* ---- peers_status ------------------------------------------------------- */
+
+void peers_status_clear(peers_status *st)
+{
+    if (!st)
+        return;
+    free(st->relay_vv);
+    free(st->delivered_vv);
+    for (size_t i = 0; i < st->n_members; i++)
+        free((char *)st->members[i].data);
+    free(st->members);
+    memset(st, 0, sizeof *st);
+}
+
+int peers_status_equal(const peers_status *a, const peers_status *b)
+{
+    if (!vec_equal(a->relay_vv, a->n_relay_vv, b->relay_vv, b->n_relay_vv) ||
+        !vec_equal(a->delivered_vv, a->n_delivered_vv, b->delivered_vv, b->n_delivered_vv) ||
+        a->n_members != b->n_members)
+        return 0;
+    for (size_t i = 0; i < a->n_members; i++)
+        if (bytes_cmp(a->members[i].data, a->members[i].len, b->members[i].data,
+                      b->members[i].len) != 0)
+            return 0;
+    return 1;
+}
+
+/* What peers_status_store accepts: what a STATUS may carry. */
+static int status_valid(const peers_status *st)
+{
+    if (!codec_vv_valid(st->relay_vv, st->n_relay_vv) ||
+        !codec_vv_valid(st->delivered_vv, st->n_delivered_vv) || (st->n_members && !st->members))
+        return 0;
+    for (size_t i = 0; i < st->n_members; i++) {
+        const msglog_str *u = &st->members[i];
+        if (!text_ok((const uint8_t *)u->data, u->len, MSGLOG_MAX_USER) ||
+            (i > 0 && bytes_cmp(u[-1].data, u[-1].len, u->data, u->len) >= 0))
+            return 0;
+    }
+    return 1;
+}
+
+/* ---- write transactions ------------------------------------------------- */
+
+/* One write: fn's changes in t. It may name its failure with ml_fail. */
+typedef int (*peers_write_fn)(msglog *log, store_txn *t, const void *arg);
+
+typedef struct peers_job {
+    peers_write_fn fn;
+    const void *arg;
+} peers_job;
+
+static int write_once(msglog *log, void *ctx)
+{
+    const peers_job *job = ctx;
+    store_txn *t;
+    int rc = store_txn_begin(log->st, 1, &t);
+    if (rc)
+        return rc;
+    rc = job->fn(log, t, job->arg);
+    if (rc) {
+        store_txn_abort(t);
+        return rc;
+    }
+    return store_txn_commit(t);
+}
+
+/* Runs fn in its own committed write transaction; a full map (at a put or
+ * at the commit) is grown and the write retried, as every write path does. */
+static int peers_write(msglog *log, peers_write_fn fn, const void *arg, const char *what)
+{
+    peers_job job = { fn, arg };
+    int rc = ml_retry_grown(log, write_once, &job);
+    if (rc && !log->err[0])
+        ml_fail(log, rc, "%s failed: %s", what, msglog_strerror(rc));
+    return rc ? rc : ml_ok(log);
+}
+
+/* ---- relay side --------------------------------------------------------- */
+
+/* The user recorded for device `replica` (borrowed from t). */
+static int device_user(store_txn *t, uint64_t replica, store_val *user)
+{
+    uint8_t k[USER_KEY_LEN];
+    int rc = store_get(t, TBL_PEERS, user_key(k, replica), user);
+    if (rc == MSGLOG_OK && (user->len == 0 || user->len > MSGLOG_MAX_USER))
+        return MSGLOG_ECORRUPT;
+    return rc;
+}
+
+typedef struct device_arg {
+    uint64_t replica;
+    const uint8_t *user;
+    size_t user_len;
+} device_arg;
+
+static int device_put(msglog *log, store_txn *t, const void *arg)
+{
+    const device_arg *a = arg;
+    store_val have;
+    int rc = device_user(t, a->replica, &have);
+    if (rc == MSGLOG_ENOTFOUND) {
+        uint8_t k[USER_KEY_LEN];
+        return store_put(t, TBL_PEERS, user_key(k, a->replica),
+                         (store_val){ a->user, a->user_len });
+    }
+    if (rc == MSGLOG_ECORRUPT)
+        return ml_fail(log, rc, "the stored user of device %llu is corrupt",
+                       (unsigned long long)a->replica);
+    if (!rc && bytes_cmp(have.data, have.len, a->user, a->user_len) != 0)
+        return ml_fail(log, MSGLOG_EMISMATCH, "device %llu belongs to user '%.*s', not '%.*s'",
+                       (unsigned long long)a->replica, (int)have.len, (const char *)have.data,
+                       (int)a->user_len, (const char *)a->user);
+    return rc;
+}
+
+int peers_device_seen(msglog *log, uint64_t replica, const uint8_t *user, size_t user_len)
+{
+    if (replica == 0 || !text_ok(user, user_len, MSGLOG_MAX_USER))
+        return ml_fail(log, MSGLOG_EINVAL, "peers_device_seen: bad replica or user");
+    device_arg a = { replica, user, user_len };
+    return peers_write(log, device_put, &a, "recording a device");
+}
+
+typedef struct ack_arg {
+    uint64_t replica;
+    const uint8_t *conv;
+    size_t conv_len;
+    const op_id *vv;
+    size_t n_vv;
+} ack_arg;
+
+/* Merges vv into the device's acknowledged vector of conv, subscribing it
+ * when it was not; writes only when the record changes. */
+static int ack_merge(msglog *log, store_txn *t, const void *arg)
+{
+    const ack_arg *a = arg;
+    store_val user, val;
+    int rc = device_user(t, a->replica, &user);
+    if (rc == MSGLOG_ENOTFOUND)
+        return ml_fail(log, rc, "device %llu was never seen (no HELLO recorded)",
+                       (unsigned long long)a->replica);
+    if (rc)
+        return rc;
+    uint8_t k[SUB_KEY_MAX];
+    store_val key = sub_key(k, a->conv, a->conv_len, a->replica);
+    op_id *have = NULL, *merged = NULL;
+    size_t n_have = 0, n_merged = 0;
+    rc = store_get(t, TBL_PEERS, key, &val);
+    int exists = rc == MSGLOG_OK;
+    if (exists)
+        rc = vec_unpack(val, &have, &n_have);
+    else if (rc == MSGLOG_ENOTFOUND)
+        rc = MSGLOG_OK;
+    if (!rc)
+        rc = vec_max(have, n_have, a->vv, a->n_vv, &merged, &n_merged);
+    if (!rc && !(exists && vec_equal(have, n_have, merged, n_merged)))
+        rc = vec_put(t, key, merged, n_merged);
+    free(have);
+    free(merged);
+    if (rc == MSGLOG_ECORRUPT)
+        ml_fail(log, rc, "the acknowledged vector of device %llu is corrupt",
+                (unsigned long long)a->replica);
+    return rc;
+}
+
+int peers_subscribe(msglog *log, uint64_t replica, const uint8_t *conv, size_t conv_len)
+{
+    return peers_device_acked(log, replica, conv, conv_len, NULL, 0);
+}
+
+int peers_device_acked(msglog *log, uint64_t replica, const uint8_t *conv, size_t conv_len,
+                       const op_id *vv, size_t n_vv)
+{
+    if (replica == 0 || !text_ok(conv, conv_len, MSGLOG_MAX_CONV) || !codec_vv_valid(vv, n_vv))
+        return ml_fail(log, MSGLOG_EINVAL, "peers_device_acked: bad replica, conversation or vector");
+    ack_arg a = { replica, conv, conv_len, vv, n_vv };
+    return peers_write(log, ack_merge, &a, "recording what a device acknowledged");
+}
+
+typedef struct hello_arg {
+    device_arg device;
+    const peers_conv_vv *convs;
+    size_t n_convs;
+} hello_arg;
+
+/* The device and every conversation of its HELLO in one transaction: a
+ * device listing a thousand conversations costs one commit, not a
+ * thousand. */
+static int hello_put(msglog *log, store_txn *t, const void *arg)
+{
+    const hello_arg *h = arg;
+    int rc = device_put(log, t, &h->device);
+    for (size_t i = 0; i < h->n_convs && !rc; i++) {
+        const peers_conv_vv *c = &h->convs[i];
+        ack_arg a = { h->device.replica, c->conv, c->conv_len, c->vv, c->n_vv };
+        rc = ack_merge(log, t, &a);
+    }
+    return rc;
+}
+
+int peers_device_hello(msglog *log, uint64_t replica, const uint8_t *user, size_t user_len,
+                       const peers_conv_vv *convs, size_t n_convs)
+{
+    if (replica == 0 || !text_ok(user, user_len, MSGLOG_MAX_USER) || (n_convs && !convs))
+        return ml_fail(log, MSGLOG_EINVAL, "peers_device_hello: bad replica or user");
+    for (size_t i = 0; i < n_convs; i++)
+        if (!text_ok(convs[i].conv, convs[i].conv_len, MSGLOG_MAX_CONV) ||
+            !codec_vv_valid(convs[i].vv, convs[i].n_vv))
+            return ml_fail(log, MSGLOG_EINVAL, "peers_device_hello: bad conversation or vector");
+    hello_arg h = { { replica, user, user_len }, convs, n_convs };
+    return peers_write(log, hello_put, &h, "recording a device's HELLO");
+}
+
+/* What the walk over a conversation's devices gathers into out. */
+typedef struct status_walk {
+    const uint8_t *user;     /* the asking user, whose devices are left out */
+    size_t user_len;
+    peers_status *out;
+    int have_vec;            /* out->delivered_vv holds a member device's vector */
+} status_walk;
+
+/* Adds user to the members (strictly ascending) unless it is there. */
+static int member_add(peers_status *st, const uint8_t *user, size_t len)
+{
+    size_t lo = 0, hi = st->n_members;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = bytes_cmp(st->members[mid].data, st->members[mid].len, user, len);
+        if (c == 0)
+            return MSGLOG_OK;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    msglog_str *arr = realloc(st->members, (st->n_members + 1) * sizeof *arr);
+    if (!arr)
+        return MSGLOG_ENOMEM;
+    st->members = arr;
+    char *copy = dup_nul(user, len);
+    if (!copy)
+        return MSGLOG_ENOMEM;
+    memmove(&arr[lo + 1], &arr[lo], (st->n_members - lo) * sizeof *arr);
+    arr[lo] = (msglog_str){ copy, len };
+    st->n_members++;
+    return MSGLOG_OK;
+}
+
+/* One subscribed device: unless it is one of the asking user's, its user
+ * joins the members and its vector the minimum. */
+static int status_device(store_txn *t, status_walk *w, uint64_t replica, store_val val)
+{
+    store_val user;
+    int rc = device_user(t, replica, &user);
+    if (rc)
+        return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;  /* subscribed, never seen */
+    if (bytes_cmp(user.data, user.len, w->user, w->user_len) == 0)
+        return MSGLOG_OK;
+    op_id *v;
+    size_t n;
+    rc = vec_unpack(val, &v, &n);
+    if (!rc)
+        rc = member_add(w->out, user.data, user.len);
+    if (rc) {
+        free(v);
+        return rc;
+    }
+    if (!w->have_vec) {     /* the first member device: the minimum so far */
+        w->out->delivered_vv = v;
+        w->out->n_delivered_vv = n;
+        w->have_vec = 1;
+        return MSGLOG_OK;
+    }
+    w->out->n_delivered_vv = vec_min_into(w->out->delivered_vv, w->out->n_delivered_vv, v, n);
+    free(v);
+    return MSGLOG_OK;
+}
+
+/* Walks the "s" range of conv: exactly its subscribed devices. */
+static int status_walk_devices(store_txn *t, status_walk *w, const uint8_t *conv, size_t conv_len)
+{
+    uint8_t k[SUB_KEY_MAX];
+    store_val prefix = sub_prefix(k, conv, conv_len), key, val;
+    store_cursor *cur;
+    int rc = store_cursor_open(t, TBL_PEERS, &cur);
+    if (rc)
+        return rc;
+    rc = store_cursor_seek(cur, prefix, &key, &val);
+    while (rc == MSGLOG_OK && key.len >= prefix.len &&
+           memcmp(key.data, prefix.data, prefix.len) == 0) {
+        if (key.len != prefix.len + 8) {
+            rc = MSGLOG_ECORRUPT;
+            break;
+        }
+        rc = status_device(t, w, key_get_u64((const uint8_t *)key.data + prefix.len), val);
+        if (!rc)
+            rc = store_cursor_next(cur, &key, &val);
+    }
+    store_cursor_close(cur);
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+}
+
+/* The store's own vector of conv (empty when it does not hold it). */
+static int own_vector(store_txn *t, const uint8_t *conv, size_t conv_len, peers_status *out)
+{
+    conv_state c;
+    int rc = conv_lookup(t, conv, conv_len, &c);
+    if (rc)
+        return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+    rc = vec_max(c.delivered.e, c.delivered.n, NULL, 0, &out->relay_vv, &out->n_relay_vv);
+    conv_free(&c);
+    return rc;
+}
+
+int peers_status_for(msglog *log, const uint8_t *conv, size_t conv_len, const uint8_t *user,
+                     size_t user_len, peers_status *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!text_ok(conv, conv_len, MSGLOG_MAX_CONV) || !user || user_len == 0 ||
+        user_len > MSGLOG_MAX_USER)
+        return ml_fail(log, MSGLOG_EINVAL, "peers_status_for: bad conversation or user");
+    store_txn *t;
+    int rc = store_txn_begin(log->st, 0, &t);
+    if (rc)
+        return ml_fail(log, rc, "cannot begin a read transaction");
+    status_walk w = { user, user_len, out, 0 };
+    rc = own_vector(t, conv, conv_len, out);
+    if (!rc)
+        rc = status_walk_devices(t, &w, conv, conv_len);
+    store_txn_abort(t);
+    if (rc) {
+        peers_status_clear(out);
+        return ml_fail(log, rc, "computing the STATUS of a conversation failed: %s",
+                       msglog_strerror(rc));
+    }
+    return ml_ok(log);
+}
+
+/* ---- client side -------------------------------------------------------- */
+
+/* Takes m's vectors (m keeps nothing of them) and copies its members. */
+static int status_from_codec(peers_status *st, codec_status *m)
+{
+    st->relay_vv = m->relay_vv;
+    st->n_relay_vv = m->n_relay_vv;
+    st->delivered_vv = m->delivered_vv;
+    st->n_delivered_vv = m->n_delivered_vv;
+    m->relay_vv = m->delivered_vv = NULL;
+    m->n_relay_vv = m->n_delivered_vv = 0;
+    if (m->n_members && !(st->members = calloc(m->n_members, sizeof *st->members)))
+        return MSGLOG_ENOMEM;
+    for (size_t i = 0; i < m->n_members; i++) {
+        char *copy = dup_nul(m->members[i].data, m->members[i].len);
+        if (!copy)
+            return MSGLOG_ENOMEM;
+        st->members[i] = (msglog_str){ copy, m->members[i].len };
+        st->n_members = i + 1;
+    }
+    return MSGLOG_OK;
+}
+
+/* The client record of conv (all owned; empty and *found 0 when absent). */
+static int client_load(store_txn *t, const uint8_t *conv, size_t conv_len, peers_status *st,
+                       int *found)
+{
+    memset(st, 0, sizeof *st);
+    *found = 0;
+    uint8_t k[CLIENT_KEY_MAX];
+    store_val val;
+    int rc = store_get(t, TBL_PEERS, client_key(k, conv, conv_len), &val);
+    if (rc)
+        return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+    codec_status m;
+    rc = codec_status_decode(&m, val.data, val.len);
+    if (rc)
+        return codec_stored_rc(rc);
+    if (bytes_cmp(m.conv, m.conv_len, conv, conv_len) != 0)
+        rc = MSGLOG_ECORRUPT;   /* a record filed under another conversation */
+    else
+        rc = status_from_codec(st, &m);
+    codec_status_clear(&m);
+    if (rc)
+        peers_status_clear(st);
+    *found = !rc;
+    return rc;
+}
+
+static int client_save(store_txn *t, const uint8_t *conv, size_t conv_len, const peers_status *st)
+{
+    codec_bytes *members = NULL;
+    if (st->n_members && !(members = malloc(st->n_members * sizeof *members)))
+        return MSGLOG_ENOMEM;
+    for (size_t i = 0; i < st->n_members; i++)
+        members[i] = (codec_bytes){ (const uint8_t *)st->members[i].data, st->members[i].len };
+    codec_status m = { conv, conv_len, st->relay_vv, st->n_relay_vv, st->delivered_vv,
+                       st->n_delivered_vv, members, st->n_members };
+    uint8_t *buf;
+    size_t len;
+    int rc = codec_status_encode(&buf, &len, &m);   /* CODEC_* are MSGLOG_* numbers */
+    free(members);
+    if (rc)
+        return rc;
+    uint8_t k[CLIENT_KEY_MAX];
+    rc = store_put(t, TBL_PEERS, client_key(k, conv, conv_len), (store_val){ buf, len });
+    free(buf);
+    return rc;
+}
+
+typedef struct client_arg {
+    const uint8_t *conv;
+    size_t conv_len;
+    const peers_status *in;  /* vectors to merge in */
+    int replace_members;     /* 0: the stored members stay */
+} client_arg;
+
+/* Merges the vectors by entry-wise maximum (a status never goes back),
+ * replaces the members when told, except by none: a STATUS naming nobody
+ * (a new or reset relay) must not turn "delivered" back into "sent".
+ * Writes only when the record changes. */
+static int client_merge(msglog *log, store_txn *t, const void *arg)
+{
+    const client_arg *a = arg;
+    peers_status have, next = { 0 };
+    int found;
+    int rc = client_load(t, a->conv, a->conv_len, &have, &found);
+    if (rc == MSGLOG_ECORRUPT)
+        return ml_fail(log, rc, "the stored STATUS of conversation '%.*s' is corrupt",
+                       (int)a->conv_len, (const char *)a->conv);
+    if (!rc)
+        rc = vec_max(have.relay_vv, have.n_relay_vv, a->in->relay_vv, a->in->n_relay_vv,
+                     &next.relay_vv, &next.n_relay_vv);
+    if (!rc)
+        rc = vec_max(have.delivered_vv, have.n_delivered_vv, a->in->delivered_vv,
+                     a->in->n_delivered_vv, &next.delivered_vv, &next.n_delivered_vv);
+    int replace = a->replace_members && (a->in->n_members > 0 || have.n_members == 0);
+    const peers_status *members = replace ? a->in : &have;
+    next.members = members->members;     /* borrowed, not freed below */
+    next.n_members = members->n_members;
+    if (!rc && !(found && peers_status_equal(&have, &next)))
+        rc = client_save(t, a->conv, a->conv_len, &next);
+    free(next.relay_vv);
+    free(next.delivered_vv);
+    peers_status_clear(&have);
+    return rc;
+}
+
+int peers_relay_acked(msglog *log, const uint8_t *conv, size_t conv_len, const op_id *vv,
+                      size_t n_vv)
+{
+    if (!text_ok(conv, conv_len, MSGLOG_MAX_CONV) || !codec_vv_valid(vv, n_vv))
+        return ml_fail(log, MSGLOG_EINVAL, "peers_relay_acked: bad conversation or vector");
+    peers_status in = { 0 };
+    in.relay_vv = (op_id *)vv;
+    in.n_relay_vv = n_vv;
+    client_arg a = { conv, conv_len, &in, 0 };
+    return peers_write(log, client_merge, &a, "recording the relay's ACK");
+}
+
+int peers_status_store(msglog *log, const uint8_t *conv, size_t conv_len, const peers_status *st)
+{
+    if (!text_ok(conv, conv_len, MSGLOG_MAX_CONV) || !st || !status_valid(st))
+        return ml_fail(log, MSGLOG_EINVAL, "peers_status_store: bad conversation or STATUS");
+    client_arg a = { conv, conv_len, st, 1 };
+    return peers_write(log, client_merge, &a, "storing a STATUS");
+}
+
+/* ---- the public delivery status (docs/protocol.md, section 7) ----------- */
+
+/* Whether every member's read marker is at or after (hlc, id) in message
+ * order. Members and markers are both sorted bytewise by user. */
+static int all_members_read(const peers_status *st, const conv_state *c, uint64_t hlc, op_id id)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < st->n_members; i++) {
+        const msglog_str *u = &st->members[i];
+        while (j < c->n_reads &&
+               bytes_cmp(c->reads[j].user, c->reads[j].user_len, u->data, u->len) < 0)
+            j++;
+        if (j == c->n_reads ||
+            bytes_cmp(c->reads[j].user, c->reads[j].user_len, u->data, u->len) != 0)
+            return 0;
+        const read_marker *r = &c->reads[j];
+        if (r->hlc < hlc || (r->hlc == hlc && op_id_cmp(r->msg, id) < 0))
+            return 0;
+    }
+    return 1;
+}
+
+static int status_of(const peers_status *st, const conv_state *c, uint64_t hlc, op_id id)
+{
+    if (!vec_covers(st->relay_vv, st->n_relay_vv, id))
+        return MSGLOG_STATUS_PENDING;
+    if (st->n_members == 0 || !vec_covers(st->delivered_vv, st->n_delivered_vv, id))
+        return MSGLOG_STATUS_SENT;
+    return all_members_read(st, c, hlc, id) ? MSGLOG_STATUS_READ : MSGLOG_STATUS_DELIVERED;
+}
+
+static int delivery_status(store_txn *t, const uint8_t *conv, size_t conv_len, op_id id, int *out)
+{
+    conv_state c;
+    int rc = conv_lookup(t, conv, conv_len, &c);
+    if (rc)
+        return rc;
+    uint64_t hlc;
+    msg_state m;
+    rc = msgrec_load(t, c.cid, id, &hlc, &m);   /* delivered here, and where */
+    if (!rc)
+        msg_free(&m);
+    peers_status st;
+    int found;
+    if (!rc)
+        rc = client_load(t, conv, conv_len, &st, &found);
+    if (!rc) {
+        *out = status_of(&st, &c, hlc, id);
+        peers_status_clear(&st);
+    }
+    conv_free(&c);
+    return rc;
+}
+
+int msglog_delivery_status(msglog *log, int *out, const char *conv, size_t conv_len, msglog_id id)
+{
+    if (!log)
+        return MSGLOG_EINVAL;
+    if (!out || !conv || conv_len == 0 || conv_len > MSGLOG_MAX_CONV)
+        return ml_fail(log, MSGLOG_EINVAL, "msglog_delivery_status: bad argument");
+    store_txn *t;
+    int rc = store_txn_begin(log->st, 0, &t);
+    if (rc)
+        return ml_fail(log, rc, "cannot begin a read transaction");
+    rc = delivery_status(t, (const uint8_t *)conv, conv_len, (op_id){ id.replica, id.seq }, out);
+    store_txn_abort(t);
+    if (rc == MSGLOG_ENOTFOUND)
+        return ml_fail(log, rc, "message %llu.%llu is not delivered here",
+                       (unsigned long long)id.replica, (unsigned long long)id.seq);
+    if (rc)
+        return ml_fail(log, rc, "reading the delivery status failed: %s", msglog_strerror(rc));
+    return ml_ok(log);
+}
