@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec/op_codec.h"
+#include "crdt/admit.h"
 #include "crdt/hlc.h"
 #include "crdt/utf8.h"
 
@@ -47,8 +48,8 @@ static int copy_ids(const ids *from, op_id **out, size_t *n)
     return MSGLOG_OK;
 }
 
-/* The rules of TRACE.md for creating an op on an existing message; fills
- * the refs (replaced heads, observed reacts). */
+/* The rules for creating an op on an existing message (crdt/admit.h);
+ * fills the refs (replaced heads, observed reacts). */
 static int check_rules(wctx *w, const conv_state *c, op *o)
 {
     msg_state m;
@@ -56,16 +57,22 @@ static int check_rules(wctx *w, const conv_state *c, op *o)
     if (rc)
         return rc;
     msglog *log = w->log;
-    if ((o->kind == OP_EDIT || o->kind == OP_DELETE) && !msg_is_author(&m, o))
+    switch (msg_admits(&m, o)) {
+    case ADMIT_NOT_AUTHOR:
         rc = ml_fail(log, MSGLOG_EDENIED, "only the author may edit or delete a message");
-    else if (o->kind != OP_READ && m.deleted)
+        break;
+    case ADMIT_DELETED:
         rc = ml_fail(log, MSGLOG_EDENIED, "the message is deleted");
-    else if (o->kind == OP_EDIT)
-        rc = copy_ids(&m.heads, &o->refs, &o->n_refs);
-    else if (o->kind == OP_UNREACT) {
-        const reaction *r = msg_reaction_find(&m, o->key, o->key_len, o->user, o->user_len);
-        rc = r ? copy_ids(&r->live, &o->refs, &o->n_refs)
-               : ml_fail(log, MSGLOG_EDENIED, "no live reaction of this user with that key");
+        break;
+    case ADMIT_NO_REACTION:
+        rc = ml_fail(log, MSGLOG_EDENIED, "no live reaction of this user with that key");
+        break;
+    default:
+        if (o->kind == OP_EDIT)
+            rc = copy_ids(&m.heads, &o->refs, &o->n_refs);
+        else if (o->kind == OP_UNREACT)
+            rc = copy_ids(&msg_reaction_find(&m, o->key, o->key_len, o->user, o->user_len)->live,
+                          &o->refs, &o->n_refs);
     }
     msg_free(&m);
     return rc;

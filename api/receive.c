@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "codec/op_codec.h"
+#include "crdt/order.h"
 
 /* Causal order implies hlc order (an op's hlc exceeds every hlc it has
  * seen), so taking a batch sorted by hlc delivers most ops directly instead
@@ -18,9 +19,7 @@ typedef struct incoming {
 static int by_hlc(const void *a, const void *b)
 {
     const incoming *x = a, *y = b;
-    if (x->o.hlc != y->o.hlc)
-        return x->o.hlc < y->o.hlc ? -1 : 1;
-    return op_id_cmp(x->o.id, y->o.id);
+    return order_cmp(x->o.hlc, x->o.id, y->o.hlc, y->o.id);
 }
 
 static void incoming_free(incoming *in, size_t n)

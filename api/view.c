@@ -54,8 +54,9 @@ static int gather_one(store_txn *t, uint32_t cid, store_val k, store_val v, gath
     if (rc)
         return codec_stored_rc(rc);
     rc = decode_oprec(t, cid, g->id, &g->send);
-    if (!rc && g->m.has_best && !g->m.deleted)
-        rc = decode_oprec(t, cid, g->m.best, &g->edit);
+    op_id edit;
+    if (!rc && msg_shown_edit(&g->m, &edit))
+        rc = decode_oprec(t, cid, edit, &g->edit);
     return rc;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "crdt/bytes.h"
+#include "crdt/order.h"
 
 void conv_free(conv_state *c)
 {
@@ -17,10 +18,6 @@ void conv_free(conv_state *c)
     memset(c, 0, sizeof *c);
 }
 
-static int position_after(uint64_t ah, op_id a, uint64_t bh, op_id b)
-{
-    return ah != bh ? ah > bh : op_id_cmp(a, b) > 0;
-}
 
 int conv_read_apply(conv_state *c, const uint8_t *user, size_t user_len,
                     uint64_t hlc, op_id msg)
@@ -32,7 +29,7 @@ int conv_read_apply(conv_state *c, const uint8_t *user, size_t user_len,
     if (i < c->n_reads &&
         bytes_cmp(c->reads[i].user, c->reads[i].user_len, user, user_len) == 0) {
         read_marker *r = &c->reads[i];
-        if (position_after(hlc, msg, r->hlc, r->msg)) {
+        if (order_cmp(hlc, msg, r->hlc, r->msg) > 0) {
             r->hlc = hlc;
             r->msg = msg;
         }

@@ -1,5 +1,6 @@
 #include "crdt/message.h"
 #include "crdt/bytes.h"
+#include "crdt/order.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,13 +55,6 @@ int msg_is_author(const msg_state *m, const op *o)
     return bytes_cmp(m->author, m->author_len, o->user, o->user_len) == 0;
 }
 
-/* (hlc, replica, seq) of a is greater than that of b. */
-static int later(uint64_t ah, op_id a, uint64_t bh, op_id b)
-{
-    if (ah != bh)
-        return ah > bh;
-    return op_id_cmp(a, b) > 0;
-}
 
 int msg_apply_edit(msg_state *m, const op *e)
 {
@@ -73,7 +67,7 @@ int msg_apply_edit(msg_state *m, const op *e)
     if (ids_add(&m->heads, e->id) != 0)
         return -1;
     m->edited = 1;
-    if (!m->has_best || later(e->hlc, e->id, m->best_hlc, m->best)) {
+    if (!m->has_best || order_cmp(e->hlc, e->id, m->best_hlc, m->best) > 0) {
         m->has_best = 1;
         m->best = e->id;
         m->best_hlc = e->hlc;
@@ -181,6 +175,14 @@ int msg_apply_unreact(msg_state *m, const op *u)
     if (m->reactions[i].live.n == 0)
         reaction_remove(m, i);
     return 0;
+}
+
+int msg_shown_edit(const msg_state *m, op_id *edit)
+{
+    if (!m->has_best || m->deleted)
+        return 0;
+    *edit = m->best;
+    return 1;
 }
 
 int msg_conflict(const msg_state *m)

@@ -1,4 +1,5 @@
-/* The state of one message and the merge rules that change it (TRACE.md):
+/* The state of one message and the merge rules that change it
+ * (docs/design.md):
  * last-writer-wins edits with concurrent heads surfaced as a conflict,
  * delete-wins, add-wins reactions. Callers deliver ops in causal order;
  * these functions never see an op before the ops it depends on. */
@@ -48,6 +49,10 @@ int msg_apply_delete(msg_state *m, const op *d);
 int msg_apply_react(msg_state *m, const op *r);
 int msg_apply_unreact(msg_state *m, const op *u);
 
+/* Which text a view shows: 1 with *edit set when it is edit *edit's (the
+ * valid edit with the greatest (hlc, replica, seq)), 0 when it is the
+ * send's; a deleted message shows none (the caller shows no body). */
+int msg_shown_edit(const msg_state *m, op_id *edit);
 /* Two or more heads on a message that is not deleted. */
 int msg_conflict(const msg_state *m);
 /* The live reaction entry of (user, key), or NULL. */

@@ -16,7 +16,6 @@
 
 #include <stdlib.h>
 
-#include "codec/op_codec.h"
 #include "crdt/digest.h"
 
 /* Stores `o` with its body replaced by the body's hash. */
@@ -24,7 +23,7 @@ static int oprec_put_erased(wctx *w, uint32_t cid, op *o)
 {
     uint8_t *enc;
     size_t len;
-    int rc = codec_op_encode(&enc, &len, o, 1);
+    int rc = erase_encode(o, &enc, &len);
     if (rc)
         return rc;
     rc = oprec_put(w->txn, cid, o, enc, len);
@@ -49,17 +48,10 @@ static int erase_stored(wctx *w, uint32_t cid, op_id id)
     int rc = oprec_get(w->txn, cid, id, &kind, &hlc, &enc, &len);
     if (rc)
         return rc;
-    op o;
-    if ((rc = stored_op_decode(&o, enc, len)) != MSGLOG_OK)
-        return rc;
-    uint8_t *erased = NULL;
-    size_t erased_len = 0;
-    if (!o.erased) {
-        digest_body_hash(o.body_hash, o.body, o.body_len);
-        rc = codec_op_encode(&erased, &erased_len, &o, 1) ? MSGLOG_ENOMEM : MSGLOG_OK;
-    }
-    op head = { .kind = o.kind, .hlc = o.hlc, .id = o.id };
-    codec_op_clear(&o);   /* it borrows the record about to be zeroed */
+    uint8_t *erased;
+    size_t erased_len;
+    op head;
+    rc = erase_stored_bytes(enc, len, &erased, &erased_len, &head);
     if (!rc && erased) {
         rc = oprec_scrub(w->txn, cid, id);
         if (!rc)

@@ -127,6 +127,14 @@ int pending_erase_edits(wctx *w, conv_state *c, op_id target);
  * old one zeroed in place first. */
 int apply_store_erased(wctx *w, uint32_t cid, op *o);
 
+/* ---- erasing text (erase.c) --------------------------------------------- */
+/* Puts o in erased form (op_erase) and encodes it: *enc is malloc'd. */
+int erase_encode(op *o, uint8_t **enc, size_t *len);
+/* The erased encoding of stored op bytes in *out (malloc'd), or NULL when
+ * they hold no text (erased already, or a kind without a body). *head gets
+ * the op's kind, hlc, id and target: enc may be zeroed once this returns. */
+int erase_stored_bytes(const uint8_t *enc, size_t len, uint8_t **out, size_t *out_len, op *head);
+
 /* ---- equivocation (equivocal.c) ----------------------------------------- */
 /* Keeps `o`, a version of an id held with other content, as evidence;
  * *is_new is 0 when this version was already kept. h is o's hash. */

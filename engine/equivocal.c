@@ -23,6 +23,8 @@
 #include "crdt/causal.h"
 #include "crdt/digest.h"
 #include "log/keys.h"
+#include "crdt/equivocation.h"
+#include "crdt/order.h"
 
 
 static void key_equiv(uint8_t k[KEY_EQUIV_LEN], uint32_t cid, op_id id, digest h)
@@ -141,7 +143,7 @@ static int evlist_load(store_txn *t, uint32_t cid, evlist *l)
 
 static int delivered(const conv_state *c, op_id id)
 {
-    return id.seq <= vv_get(&c->delivered, id.replica);
+    return vv_has(&c->delivered, id);
 }
 
 /* ---- the lowest hash counts -------------------------------------------- */
@@ -210,7 +212,7 @@ static int choose_versions(wctx *w, conv_state *c, const evlist *l)
             continue;
         uint8_t rec_hash[16];
         int rc = record_hash(w->txn, c->cid, e->id, rec_hash);
-        if (!rc && memcmp(e->hash, rec_hash, 16) < 0)
+        if (!rc && version_counts_over(e->hash, rec_hash))
             rc = swap_in(w, c->cid, e, rec_hash);
         if (rc)
             return rc;
@@ -231,9 +233,7 @@ typedef struct replay_item {
 static int replay_cmp(const void *a, const void *b)
 {
     const replay_item *x = a, *y = b;
-    if (x->hlc != y->hlc)
-        return x->hlc < y->hlc ? -1 : 1;
-    int c = op_id_cmp(x->id, y->id);
+    int c = order_cmp(x->hlc, x->id, y->hlc, y->id);
     if (c)
         return c;
     if (!x->ev || !y->ev)
@@ -365,40 +365,36 @@ static int replay_one(wctx *w, conv_state *c, const replay_item *it)
 
 /* A kept version with text whose message is deleted here loses its text,
  * like every other text of a deleted message. */
+/* Replaces kept version e with its erased bytes, the old ones zeroed first. */
+static int equiv_rewrite(wctx *w, uint32_t cid, const evidence *e, const uint8_t *enc, size_t len)
+{
+    uint8_t key[KEY_EQUIV_LEN];
+    key_equiv(key, cid, e->id, digest_from_bytes(e->hash));
+    store_val k = { key, sizeof key };
+    int rc = store_scrub(w->txn, TBL_EQUIVOCAL, k);
+    return rc ? rc : oprec_write(w->txn, TBL_EQUIVOCAL, k, e->kind, e->hlc, enc, len);
+}
+
 static int erase_evidence(wctx *w, conv_state *c, const evidence *e)
 {
-    if (e->kind != OP_SEND && e->kind != OP_EDIT)
-        return MSGLOG_OK;
-    op o;
-    int rc = stored_op_decode(&o, e->rec + OPREC_HEAD, e->rec_len - OPREC_HEAD);
-    if (rc)
+    uint8_t *enc;
+    size_t len;
+    op head;
+    int rc = erase_stored_bytes(e->rec + OPREC_HEAD, e->rec_len - OPREC_HEAD, &enc, &len, &head);
+    if (rc || !enc)
         return rc;
     uint64_t hlc;
     msg_state m;
-    rc = o.erased ? MSGLOG_ENOTFOUND
-                      : msgrec_load(w->txn, c->cid, o.kind == OP_SEND ? o.id : o.target, &hlc, &m);
+    rc = msgrec_load(w->txn, c->cid, head.kind == OP_SEND ? head.id : head.target, &hlc, &m);
     int deleted = 0;
     if (!rc) {
         deleted = m.deleted;
         msg_free(&m);
     }
-    uint8_t *enc = NULL;
-    size_t len = 0;
-    if (deleted) {
-        digest_op_content(&o);
-        rc = codec_op_encode(&enc, &len, &o, 1);
-    }
-    codec_op_clear(&o);
-    if (!deleted)
-        return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
-    uint8_t key[KEY_EQUIV_LEN];
-    key_op(key, c->cid, e->id);
-    memcpy(key + KEY_OP_LEN, e->hash, 16);
-    store_val k = { key, sizeof key };
-    if (!rc)
-        rc = store_scrub(w->txn, TBL_EQUIVOCAL, k);
-    if (!rc)
-        rc = oprec_write(w->txn, TBL_EQUIVOCAL, k, e->kind, e->hlc, enc, len);
+    if (rc == MSGLOG_ENOTFOUND)
+        rc = MSGLOG_OK;
+    if (!rc && deleted)
+        rc = equiv_rewrite(w, c->cid, e, enc, len);
     free(enc);
     return rc;
 }

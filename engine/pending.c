@@ -105,8 +105,7 @@ static int erase_if_target_deleted(wctx *w, conv_state *c, op *o, uint8_t **eras
     msg_free(&m);
     if (!deleted)
         return MSGLOG_OK;
-    digest_body_hash(o->body_hash, o->body, o->body_len);
-    if ((rc = codec_op_encode(erased, len, o, 1)) != MSGLOG_OK)
+    if ((rc = erase_encode(o, erased, len)) != MSGLOG_OK)
         return rc;
     *enc = *erased;
     return MSGLOG_OK;
@@ -264,16 +263,10 @@ static int erase_pending_edit(wctx *w, uint32_t cid, op_id wait, op_id id)
     int rc = store_get(w->txn, TBL_PENDING, k, &v);
     if (rc)
         return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
-    op o;
-    if ((rc = stored_op_decode(&o, v.data, v.len)) != MSGLOG_OK)
-        return rc;
-    uint8_t *enc = NULL;
-    size_t len = 0, old_len = v.len;
-    if (!o.erased) {
-        digest_body_hash(o.body_hash, o.body, o.body_len);
-        rc = codec_op_encode(&enc, &len, &o, 1);
-    }
-    codec_op_clear(&o);   /* it borrows the record about to be zeroed */
+    uint8_t *enc;
+    size_t len, old_len = v.len;
+    op head;
+    rc = erase_stored_bytes(v.data, v.len, &enc, &len, &head);
     if (!rc && enc) {
         rc = wctx_pending_totals(w);
         if (!rc)

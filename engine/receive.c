@@ -109,7 +109,7 @@ int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len)
     int rc = conv_for(w, o, len, &c);
     if (rc || !c)
         return rc;
-    int held = o->id.seq <= vv_get(&c->delivered, o->id.replica);
+    int held = vv_has(&c->delivered, o->id);
     op_id wait;
     if (held || pending_has(w, c, o->id)) {
         /* A duplicate, or an equivocation when the content differs: the

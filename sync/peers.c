@@ -23,6 +23,7 @@
 #include "codec/vv_codec.h"
 #include "codec/session_codec.h"
 #include "crdt/bytes.h"
+#include "crdt/status.h"
 #include "crdt/utf8.h"
 #include "log/keys.h"
 
@@ -52,76 +53,10 @@ static char *dup_nul(const void *s, size_t len)
     return p;
 }
 
-/* ---- version vectors: ascending replica, every replica and seq >= 1 -----
- * (codec_vv_valid checks that shape) */
-
-static int vec_equal(const op_id *a, size_t na, const op_id *b, size_t nb)
+/* vv_entries_max with this file's codes. */
+static int max_of(const op_id *a, size_t na, const op_id *b, size_t nb, op_id **out, size_t *n)
 {
-    return na == nb && (na == 0 || memcmp(a, b, na * sizeof *a) == 0);
-}
-
-/* Whether v holds id: its entry for id.replica is at least id.seq. */
-static int vec_covers(const op_id *v, size_t n, op_id id)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (v[mid].replica < id.replica)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < n && v[lo].replica == id.replica && v[lo].seq >= id.seq;
-}
-
-/* The entry-wise maximum of a and b in a new array (NULL when empty). */
-static int vec_max(const op_id *a, size_t na, const op_id *b, size_t nb, op_id **out, size_t *n)
-{
-    *out = NULL;
-    *n = 0;
-    if (na + nb == 0)
-        return MSGLOG_OK;
-    op_id *m = malloc((na + nb) * sizeof *m);
-    if (!m)
-        return MSGLOG_ENOMEM;
-    size_t i = 0, j = 0, k = 0;
-    while (i < na || j < nb) {
-        if (j == nb || (i < na && a[i].replica < b[j].replica)) {
-            m[k++] = a[i++];
-        } else if (i == na || b[j].replica < a[i].replica) {
-            m[k++] = b[j++];
-        } else {
-            m[k] = a[i++];
-            if (b[j].seq > m[k].seq)
-                m[k].seq = b[j].seq;
-            k++;
-            j++;
-        }
-    }
-    *out = m;
-    *n = k;
-    return MSGLOG_OK;
-}
-
-/* a becomes the entry-wise minimum of a and b, where an entry missing from
- * either counts as 0 and is left out; returns a's new length. */
-static size_t vec_min_into(op_id *a, size_t na, const op_id *b, size_t nb)
-{
-    size_t i = 0, j = 0, k = 0;
-    while (i < na && j < nb) {
-        if (a[i].replica < b[j].replica) {
-            i++;
-        } else if (b[j].replica < a[i].replica) {
-            j++;
-        } else {
-            a[k] = a[i++];
-            if (b[j].seq < a[k].seq)
-                a[k].seq = b[j].seq;
-            k++;
-            j++;
-        }
-    }
-    return k;
+    return vv_entries_max(a, na, b, nb, out, n) ? MSGLOG_ENOMEM : MSGLOG_OK;
 }
 
 /* A stored vector: whatever does not decode to exactly one valid vector
@@ -194,8 +129,8 @@ void peers_status_clear(peers_status *st)
 
 int peers_status_equal(const peers_status *a, const peers_status *b)
 {
-    if (!vec_equal(a->relay_vv, a->n_relay_vv, b->relay_vv, b->n_relay_vv) ||
-        !vec_equal(a->delivered_vv, a->n_delivered_vv, b->delivered_vv, b->n_delivered_vv) ||
+    if (!vv_entries_equal(a->relay_vv, a->n_relay_vv, b->relay_vv, b->n_relay_vv) ||
+        !vv_entries_equal(a->delivered_vv, a->n_delivered_vv, b->delivered_vv, b->n_delivered_vv) ||
         a->n_members != b->n_members)
         return 0;
     for (size_t i = 0; i < a->n_members; i++)
@@ -333,8 +268,8 @@ static int ack_merge(msglog *log, store_txn *t, const void *arg)
     else if (rc == MSGLOG_ENOTFOUND)
         rc = MSGLOG_OK;
     if (!rc)
-        rc = vec_max(have, n_have, a->vv, a->n_vv, &merged, &n_merged);
-    if (!rc && !(exists && vec_equal(have, n_have, merged, n_merged)))
+        rc = max_of(have, n_have, a->vv, a->n_vv, &merged, &n_merged);
+    if (!rc && !(exists && vv_entries_equal(have, n_have, merged, n_merged)))
         rc = vec_put(t, key, merged, n_merged);
     free(have);
     free(merged);
@@ -452,7 +387,7 @@ static int status_device(store_txn *t, status_walk *w, uint64_t replica, store_v
         w->have_vec = 1;
         return MSGLOG_OK;
     }
-    w->out->n_delivered_vv = vec_min_into(w->out->delivered_vv, w->out->n_delivered_vv, v, n);
+    w->out->n_delivered_vv = vv_entries_min_into(w->out->delivered_vv, w->out->n_delivered_vv, v, n);
     free(v);
     return MSGLOG_OK;
 }
@@ -488,7 +423,7 @@ static int own_vector(store_txn *t, const uint8_t *conv, size_t conv_len, peers_
     int rc = conv_lookup(t, conv, conv_len, &c);
     if (rc)
         return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
-    rc = vec_max(c.delivered.e, c.delivered.n, NULL, 0, &out->relay_vv, &out->n_relay_vv);
+    rc = max_of(c.delivered.e, c.delivered.n, NULL, 0, &out->relay_vv, &out->n_relay_vv);
     conv_free(&c);
     return rc;
 }
@@ -608,10 +543,10 @@ static int client_merge(msglog *log, store_txn *t, const void *arg)
         return ml_fail(log, rc, "the stored STATUS of conversation '%.*s' is corrupt",
                        (int)a->conv_len, (const char *)a->conv);
     if (!rc)
-        rc = vec_max(have.relay_vv, have.n_relay_vv, a->in->relay_vv, a->in->n_relay_vv,
+        rc = max_of(have.relay_vv, have.n_relay_vv, a->in->relay_vv, a->in->n_relay_vv,
                      &next.relay_vv, &next.n_relay_vv);
     if (!rc)
-        rc = vec_max(have.delivered_vv, have.n_delivered_vv, a->in->delivered_vv,
+        rc = max_of(have.delivered_vv, have.n_delivered_vv, a->in->delivered_vv,
                      a->in->n_delivered_vv, &next.delivered_vv, &next.n_delivered_vv);
     int replace = a->replace_members && (a->in->n_members > 0 || have.n_members == 0);
     const peers_status *members = replace ? a->in : &have;
@@ -647,35 +582,6 @@ int peers_status_store(msglog *log, const uint8_t *conv, size_t conv_len, const 
 
 /* ---- the public delivery status (docs/protocol.md, section 7) ----------- */
 
-/* Whether every member's read marker is at or after (hlc, id) in message
- * order. Members and markers are both sorted bytewise by user. */
-static int all_members_read(const peers_status *st, const conv_state *c, uint64_t hlc, op_id id)
-{
-    size_t j = 0;
-    for (size_t i = 0; i < st->n_members; i++) {
-        const msglog_str *u = &st->members[i];
-        while (j < c->n_reads &&
-               bytes_cmp(c->reads[j].user, c->reads[j].user_len, u->data, u->len) < 0)
-            j++;
-        if (j == c->n_reads ||
-            bytes_cmp(c->reads[j].user, c->reads[j].user_len, u->data, u->len) != 0)
-            return 0;
-        const read_marker *r = &c->reads[j];
-        if (r->hlc < hlc || (r->hlc == hlc && op_id_cmp(r->msg, id) < 0))
-            return 0;
-    }
-    return 1;
-}
-
-static int status_of(const peers_status *st, const conv_state *c, uint64_t hlc, op_id id)
-{
-    if (!vec_covers(st->relay_vv, st->n_relay_vv, id))
-        return MSGLOG_STATUS_PENDING;
-    if (st->n_members == 0 || !vec_covers(st->delivered_vv, st->n_delivered_vv, id))
-        return MSGLOG_STATUS_SENT;
-    return all_members_read(st, c, hlc, id) ? MSGLOG_STATUS_READ : MSGLOG_STATUS_DELIVERED;
-}
-
 static int delivery_status(store_txn *t, const uint8_t *conv, size_t conv_len, op_id id, int *out)
 {
     conv_state c;
@@ -692,7 +598,9 @@ static int delivery_status(store_txn *t, const uint8_t *conv, size_t conv_len, o
     if (!rc)
         rc = client_load(t, conv, conv_len, &st, &found);
     if (!rc) {
-        *out = status_of(&st, &c, hlc, id);
+        status_facts f = { st.relay_vv, st.n_relay_vv, st.delivered_vv, st.n_delivered_vv,
+                           st.members, st.n_members };
+        *out = status_of_message(&f, &c, hlc, id);
         peers_status_clear(&st);
     }
     conv_free(&c);

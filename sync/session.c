@@ -121,14 +121,6 @@ static void sconv_free(sconv *c)
     free(c);
 }
 
-int vv_merge(vv *dst, const op_id *src, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (vv_get(dst, src[i].replica) < src[i].seq && vv_set(dst, src[i].replica, src[i].seq))
-            return MSGLOG_ENOMEM;
-    return MSGLOG_OK;
-}
-
 int session_own_state(session *s, const uint8_t *name, size_t len, vv *out,
                       uint8_t dig[OP_HASH_LEN])
 {
@@ -335,10 +327,10 @@ static int take_peer_convs(session *s, const codec_hello *h)
         if (!c)
             return session_conv_failed(s);
         c->peer_wants = 1;
-        int rc = vv_merge(&c->peer_has, e->vv, e->n_vv);
+        int rc = vv_merge(&c->peer_has, e->vv, e->n_vv) ? MSGLOG_ENOMEM : MSGLOG_OK;
         if (!rc) {
             vv_free(&c->peer_dig_vv);
-            rc = vv_merge(&c->peer_dig_vv, e->vv, e->n_vv);
+            rc = vv_merge(&c->peer_dig_vv, e->vv, e->n_vv) ? MSGLOG_ENOMEM : MSGLOG_OK;
         }
         if (rc)
             return rc;

@@ -113,9 +113,6 @@ int session_conv_failed(const session *s);
  * does not hold it). */
 int session_own_state(session *s, const uint8_t *name, size_t len, vv *out,
                       uint8_t dig[OP_HASH_LEN]);
-/* The entry-wise maximum of *dst and the flat vector src. */
-int vv_merge(vv *dst, const op_id *src, size_t n);
-
 /* ---- session_out.c ------------------------------------------------------ */
 /* Frames ops as batch number s->next_batch_no of c and puts it in flight. */
 int out_send_batch(session *s, sconv *c, const codec_bytes *ops, size_t n);

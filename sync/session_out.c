@@ -147,9 +147,9 @@ int session_pump(session *s, const uint8_t *conv, size_t conv_len)
 static int take_ack_state(session *s, sconv *c, const codec_ack *a)
 {
     vv_free(&c->peer_dig_vv);
-    int rc = vv_merge(&c->peer_has, a->vv, a->n_vv);
-    if (!rc)
-        rc = vv_merge(&c->peer_dig_vv, a->vv, a->n_vv);
+    int rc = vv_merge(&c->peer_has, a->vv, a->n_vv) ? MSGLOG_ENOMEM : MSGLOG_OK;
+    if (!rc && vv_merge(&c->peer_dig_vv, a->vv, a->n_vv))
+        rc = MSGLOG_ENOMEM;
     if (!rc && c->out)
         rc = stream_peer_has(c->out, a->vv, a->n_vv);
     if (rc)

@@ -63,7 +63,7 @@ static int store_status(session *s, sconv *c, const codec_status *m)
     int rc = peers_status_store(s->log, c->name, c->len, &st);
     free(members);
     if (!rc)
-        rc = vv_merge(&c->peer_has, m->relay_vv, m->n_relay_vv);
+        rc = vv_merge(&c->peer_has, m->relay_vv, m->n_relay_vv) ? MSGLOG_ENOMEM : MSGLOG_OK;
     return rc;
 }
 
@@ -87,11 +87,6 @@ int status_on_status(session *s, const uint8_t *buf, size_t len)
 }
 
 /* ---- the digest check --------------------------------------------------- */
-
-static int vv_equal(const vv *a, const vv *b)
-{
-    return a->n == b->n && (a->n == 0 || memcmp(a->e, b->e, a->n * sizeof *a->e) == 0);
-}
 
 int status_check_digest(session *s, sconv *c)
 {

@@ -34,6 +34,7 @@
 
 #include "codec/vv_codec.h"
 #include "log/keys.h"
+#include "crdt/order.h"
 
 #define EV_POS_LEN 24                 /* seq(8) | hash(16) */
 
@@ -333,13 +334,10 @@ typedef struct merge {
 
 static int run_before(const run *a, const run *b, const stream *s)
 {
-    if (a->hlc != b->hlc)
-        return a->hlc < b->hlc;
-    uint64_t ra = s->orig[a->oi].replica, rb = s->orig[b->oi].replica;
-    if (ra != rb)
-        return ra < rb;
-    if (a->seq != b->seq)
-        return a->seq < b->seq;
+    int c = order_cmp(a->hlc, (op_id){ s->orig[a->oi].replica, a->seq }, b->hlc,
+                      (op_id){ s->orig[b->oi].replica, b->seq });
+    if (c)
+        return c < 0;
     if (a->evidence != b->evidence)
         return !a->evidence;
     return memcmp(a->tail, b->tail, EV_POS_LEN) < 0;
