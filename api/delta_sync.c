@@ -9,6 +9,7 @@
 
 #include "codec/op_codec.h"
 #include "log/keys.h"
+#include "crdt/grow.h"
 
 static int read_begin(msglog *log, store_txn **t)
 {
@@ -28,9 +29,10 @@ static void request_free(codec_sync_request *req)
 
 /* Appends conversation `name` with this store's vector (empty when the
  * store does not know it). The name is borrowed. */
-static int request_add(codec_sync_request *req, store_txn *t, const uint8_t *name, size_t len)
+static int request_add(codec_sync_request *req, size_t *cap, store_txn *t, const uint8_t *name,
+                       size_t len)
 {
-    codec_vv_conv *arr = realloc(req->convs, (req->n_convs + 1) * sizeof *arr);
+    codec_vv_conv *arr = grow_array(req->convs, cap, req->n_convs + 1, sizeof *arr);
     if (!arr)
         return MSGLOG_ENOMEM;
     req->convs = arr;
@@ -51,18 +53,19 @@ static int request_add(codec_sync_request *req, store_txn *t, const uint8_t *nam
 
 typedef struct request_ctx {
     codec_sync_request *req;
+    size_t cap;
     store_txn *t;
 } request_ctx;
 
 static int request_add_one(void *ctx, const uint8_t *name, size_t len)
 {
     request_ctx *r = ctx;
-    return request_add(r->req, r->t, name, len);
+    return request_add(r->req, &r->cap, r->t, name, len);
 }
 
 static int request_add_all(codec_sync_request *req, store_txn *t)
 {
-    request_ctx r = { req, t };
+    request_ctx r = { req, 0, t };
     return conv_foreach(t, request_add_one, &r);
 }
 
@@ -78,7 +81,9 @@ int msglog_sync_request(msglog *log, void **out, size_t *out_len, const char *co
     int rc = read_begin(log, &t);
     if (rc)
         return rc;
-    rc = conv ? request_add(&req, t, (const uint8_t *)conv, conv_len) : request_add_all(&req, t);
+    size_t cap = 0;
+    rc = conv ? request_add(&req, &cap, t, (const uint8_t *)conv, conv_len)
+              : request_add_all(&req, t);
     uint8_t *buf = NULL;
     size_t len = 0;
     if (!rc)

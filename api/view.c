@@ -13,6 +13,7 @@
 #include "codec/state_codec.h"
 #include "log/keys.h"
 #include "api/flat.h"
+#include "crdt/grow.h"
 
 /* One message gathered from the store, borrowing from the read txn. */
 typedef struct gathered {
@@ -359,6 +360,7 @@ int msglog_conv_info_get(msglog *log, msglog_conv_info **out, const char *conv, 
 typedef struct name_list {
     store_val *e;
     size_t n;
+    size_t cap;
 } name_list;
 
 static void emit_names(flat *f, const name_list *l)
@@ -374,7 +376,7 @@ static void emit_names(flat *f, const name_list *l)
 static int add_name(void *ctx, const uint8_t *name, size_t len)
 {
     name_list *l = ctx;
-    store_val *e = realloc(l->e, (l->n + 1) * sizeof *e);
+    store_val *e = grow_array(l->e, &l->cap, l->n + 1, sizeof *e);
     if (!e)
         return MSGLOG_ENOMEM;
     l->e = e;
@@ -392,7 +394,7 @@ int msglog_conversations(msglog *log, msglog_str **out, size_t *n_out)
     int rc = store_txn_begin(log->st, 0, &t);
     if (rc)
         return ml_fail(log, rc, "cannot begin a read transaction");
-    name_list l = { NULL, 0 };
+    name_list l = { NULL, 0, 0 };
     rc = conv_foreach(t, add_name, &l);
     flat f = { NULL, 0 };
     if (!rc) {

@@ -5,6 +5,7 @@
 
 #include "crdt/bytes.h"
 #include "crdt/order.h"
+#include "crdt/grow.h"
 
 void conv_free(conv_state *c)
 {
@@ -35,7 +36,7 @@ int conv_read_apply(conv_state *c, const uint8_t *user, size_t user_len,
         }
         return 0;
     }
-    read_marker *arr = realloc(c->reads, (c->n_reads + 1) * sizeof *arr);
+    read_marker *arr = grow_array(c->reads, &c->reads_cap, c->n_reads + 1, sizeof *arr);
     if (!arr)
         return -1;
     c->reads = arr;

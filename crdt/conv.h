@@ -25,6 +25,7 @@ typedef struct conv_state {
     digest dig;
     read_marker *reads;    /* sorted by user, bytewise */
     size_t n_reads;
+    size_t reads_cap;      /* allocated markers (grow_array) */
 } conv_state;
 
 void conv_free(conv_state *c);

@@ -1,4 +1,5 @@
 #include "crdt/ids.h"
+#include "crdt/grow.h"
 
 #include <stdlib.h>
 
@@ -14,7 +15,7 @@ int ids_add(ids *s, op_id id)
 {
     if (ids_contains(s, id))
         return 0;
-    op_id *e = realloc(s->e, (s->n + 1) * sizeof *e);
+    op_id *e = grow_array(s->e, &s->cap, s->n + 1, sizeof *e);
     if (!e)
         return -1;
     s->e = e;

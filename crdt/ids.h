@@ -8,6 +8,7 @@
 typedef struct ids {
     op_id *e;
     size_t n;
+    size_t cap;   /* allocated entries (grow_array); 0 in a zeroed set */
 } ids;
 
 int ids_contains(const ids *s, op_id id);

@@ -1,6 +1,7 @@
 #include "crdt/message.h"
 #include "crdt/bytes.h"
 #include "crdt/order.h"
+#include "crdt/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +125,7 @@ const reaction *msg_reaction_find(const msg_state *m, const uint8_t *key,
 
 static int reaction_insert(msg_state *m, size_t at, const op *r)
 {
-    reaction *arr = realloc(m->reactions, (m->n_reactions + 1) * sizeof *arr);
+    reaction *arr = grow_array(m->reactions, &m->reactions_cap, m->n_reactions + 1, sizeof *arr);
     if (!arr)
         return -1;
     m->reactions = arr;

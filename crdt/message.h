@@ -31,6 +31,7 @@ typedef struct msg_state {
     ids edits;              /* every edit naming this message, for erasure */
     reaction *reactions;    /* sorted by (key, user), bytewise */
     size_t n_reactions;
+    size_t reactions_cap;   /* allocated entries (grow_array) */
 } msg_state;
 
 /* A new message by `author` (copied). 0, or -1 when out of memory. */

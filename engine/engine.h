@@ -70,7 +70,7 @@ typedef struct wctx {
     msglog *log;
     store_txn *txn;
     conv_slot **convs;
-    size_t n_convs;
+    size_t n_convs, convs_cap;
     /* The pending buffer's size over all conversations (for its cap),
      * loaded on first use and written back at commit. */
     int totals_loaded;

@@ -25,6 +25,7 @@
 #include "log/keys.h"
 #include "crdt/equivocation.h"
 #include "crdt/order.h"
+#include "crdt/grow.h"
 
 
 static void key_equiv(uint8_t k[KEY_EQUIV_LEN], uint32_t cid, op_id id, digest h)
@@ -89,6 +90,7 @@ typedef struct evidence {
 typedef struct evlist {
     evidence *e;
     size_t n;
+    size_t cap;
 } evlist;
 
 static void evlist_free(evlist *l)
@@ -102,7 +104,7 @@ static int evlist_push(evlist *l, store_val k, store_val v)
 {
     if (v.len < OPREC_HEAD)
         return MSGLOG_ECORRUPT;
-    evidence *grown = realloc(l->e, (l->n + 1) * sizeof *grown);
+    evidence *grown = grow_array(l->e, &l->cap, l->n + 1, sizeof *grown);
     if (!grown)
         return MSGLOG_ENOMEM;
     l->e = grown;

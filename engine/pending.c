@@ -17,6 +17,7 @@
 #include "crdt/causal.h"
 #include "crdt/digest.h"
 #include "log/keys.h"
+#include "crdt/grow.h"
 
 int pending_has(wctx *w, const conv_state *c, op_id id)
 {
@@ -162,11 +163,11 @@ static int take_waiting(wctx *w, conv_state *c, op_id wait, taken **out, size_t 
     if (rc)
         return rc;
     taken *list = NULL;
-    size_t count = 0;
+    size_t count = 0, cap = 0;
     store_val k, v;
     rc = store_cursor_seek(cur, (store_val){ prefix, sizeof prefix }, &k, &v);
     while (rc == MSGLOG_OK && k.len == KEY_PENDING_LEN && memcmp(k.data, prefix, 20) == 0) {
-        taken *grown = realloc(list, (count + 1) * sizeof *grown);
+        taken *grown = grow_array(list, &cap, count + 1, sizeof *grown);
         uint8_t *copy = malloc(v.len ? v.len : 1);
         if (!grown || !copy) {
             free(copy);

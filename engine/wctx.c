@@ -9,6 +9,7 @@
 
 #include "log/convs.h"
 #include "log/meta.h"
+#include "crdt/grow.h"
 
 int wctx_begin(msglog *log, wctx *w)
 {
@@ -106,7 +107,7 @@ int wctx_conv(wctx *w, const uint8_t *name, size_t len, int create, conv_state *
     }
     if (len == 0 || len > MSGLOG_MAX_CONV)
         return MSGLOG_EINVAL;
-    conv_slot **arr = realloc(w->convs, (w->n_convs + 1) * sizeof *arr);
+    conv_slot **arr = grow_array(w->convs, &w->convs_cap, w->n_convs + 1, sizeof *arr);
     if (!arr)
         return MSGLOG_ENOMEM;
     w->convs = arr;

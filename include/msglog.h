@@ -8,6 +8,12 @@
  * bytes, and merged deterministically: every replica that has delivered the
  * same ops shows the same view, whatever order they arrived in.
  *
+ * The sections come in the order an application needs them: errors and
+ * limits, opening a replica, creating ops, reading the view, receiving ops
+ * and delta sync, delivery status, network sync (client and relay). The
+ * merge rules are in docs/design.md, the encodings and the store's layout in
+ * docs/format.md, the session protocol in docs/protocol.md.
+ *
  * Conventions (as in LMDB and libgit2):
  *  - Every function returns MSGLOG_OK (0) or a negative MSGLOG_E* code; the
  *    text of the last error is kept per handle (msglog_errmsg()).
@@ -18,10 +24,16 @@
  *    contain NUL. They must be valid UTF-8 (MSGLOG_EINVAL otherwise): every
  *    replica refuses ops with invalid UTF-8, so none may create one. Where the
  *    library returns a string, it is also NUL-terminated for convenience.
- *  - A failed call leaves the store exactly as it was.
+ *    Input strings and buffers are borrowed for the call only (copied where
+ *    kept), unless a comment says otherwise.
+ *  - A failed call leaves the store exactly as it was (except the two partial
+ *    outcomes of msglog_receive_batch(): MSGLOG_EPENDINGFULL and
+ *    MSGLOG_EEQUIVOCAL).
  *  - A handle is not thread-safe: use it from one thread at a time. Do not
  *    open the same path twice in one process, and do not use a handle across
  *    fork().
+ *  - Callbacks: when they run and what they may do is one rule, in
+ *    "Network sync" below (paragraph "Callbacks").
  */
 #ifndef MSGLOG_H
 #define MSGLOG_H
@@ -65,7 +77,13 @@ extern "C" {
                                   rule: docs/reliability.md), all else
                                   committed                                 */
 
-/* Static text for an error code (never NULL). */
+/*
+ * Static text for an error code.
+ *
+ * @param[in] err  any int: MSGLOG_OK or an MSGLOG_E* code
+ * @return the text, never NULL, static (never freed); "unknown error" for a
+ *         value that is no MSGLOG_* code. No error code is returned.
+ */
 MSGLOG_API const char *msglog_strerror(int err);
 
 /* ------------------------------------------------------------------------ */
@@ -87,7 +105,11 @@ typedef struct msglog_id {
     uint64_t seq;
 } msglog_id;
 
-/* Returns the wall clock in milliseconds since the Unix epoch. */
+/* Returns the wall clock in milliseconds since the Unix epoch (the hlc of a
+ * new op is derived from it: docs/design.md, "Clock and order"). It is the
+ * one callback outside network sync, and it runs synchronously: from inside
+ * the calls that create ops (msglog_send() and its siblings), with the
+ * handle's write transaction open, so it must not call into the handle. */
 typedef uint64_t (*msglog_clock_fn)(void *ctx);
 
 #define MSGLOG_OPTIONS_VERSION 1
@@ -117,19 +139,31 @@ typedef struct msglog_options {
  * anything: a directory that holds no store is MSGLOG_ENOTFOUND and is left
  * as it was (a missing directory is not created).
  *
- * @param[out] out      the new handle; close it with msglog_close()
- * @param[in]  path     a directory (created when missing)
- * @param[in]  replica  the replica id, in [1, 2^53); 0: the store's
- * @param[in]  user     the user id, 1..MSGLOG_MAX_USER bytes; NULL: the
- *                      store's (only with replica 0)
- * @param[in]  opts     NULL for defaults
- * @return MSGLOG_OK; MSGLOG_EINVAL for a bad argument (replica 0 with a user,
- *         or a replica without one, included); MSGLOG_ENOTFOUND when opening
- *         by the store's identity and there is no store; MSGLOG_EMISMATCH
- *         when the store belongs to another replica or user; MSGLOG_EVERSION
- *         for a store written by an unknown format; MSGLOG_ECORRUPT when its
- *         identity is unreadable; MSGLOG_EIO; MSGLOG_ENOMEM.
- *         On error *out is NULL.
+ * @param[out] out       the new handle, owned by the caller: close it with
+ *                       msglog_close(); must not be NULL
+ * @param[in]  path      a directory, NUL-terminated, not NULL nor empty
+ *                       (created when missing unless replica is 0; its
+ *                       parent must exist); borrowed for the call
+ * @param[in]  replica   the replica id, in [1, 2^53); 0: the store's
+ * @param[in]  user      the user id, UTF-8, copied; NULL: the store's (only
+ *                       with replica 0)
+ * @param[in]  user_len  its length, 1..MSGLOG_MAX_USER bytes; 0 with user
+ *                       NULL
+ * @param[in]  opts      NULL for defaults; read during the call (clock_ctx
+ *                       must stay valid as long as the handle)
+ * @return MSGLOG_OK; MSGLOG_EINVAL for a bad argument (out or path NULL, an
+ *         empty path, a replica out of range, replica 0 with a user, a
+ *         replica without one, a user too long or not valid UTF-8);
+ *         MSGLOG_ENOTFOUND when opening by the store's identity and there is
+ *         no store; MSGLOG_EMISMATCH when the store belongs to another
+ *         replica or user; MSGLOG_EVERSION when opts->version is not
+ *         MSGLOG_OPTIONS_VERSION, or for a store written by an unknown format
+ *         (or a data file LMDB does not recognise); MSGLOG_ECORRUPT when its
+ *         identity is unreadable or invalid, or LMDB finds the file corrupt;
+ *         MSGLOG_EFULL when map_size is too small to create a new store;
+ *         MSGLOG_EIO (the directory cannot be made or opened, LMDB failed);
+ *         MSGLOG_ENOMEM. On error *out is NULL (when out is not) and there
+ *         is no handle to ask msglog_errmsg().
  */
 MSGLOG_API int msglog_open(msglog **out, const char *path, uint64_t replica,
                 const char *user, size_t user_len, const msglog_options *opts);
@@ -138,6 +172,7 @@ MSGLOG_API int msglog_open(msglog **out, const char *path, uint64_t replica,
  * The identity of the open store: its replica id and its user. Each
  * out-parameter may be NULL.
  *
+ * @param[in]  log       the handle
  * @param[out] replica   the replica id
  * @param[out] user      the user id, borrowed from the handle (valid until
  *                       msglog_close()), also NUL-terminated
@@ -147,102 +182,212 @@ MSGLOG_API int msglog_open(msglog **out, const char *path, uint64_t replica,
 MSGLOG_API int msglog_identity(msglog *log, uint64_t *replica, const char **user,
                     size_t *user_len);
 
-/* Closes the store and frees the handle. NULL is accepted. */
+/*
+ * Closes the store and frees the handle. Close its client or relay first
+ * (msglog_client_close(), msglog_relay_close()). Pointers borrowed from the
+ * handle (msglog_identity()'s user, msglog_errmsg()) die with it; memory
+ * returned through `out` parameters stays valid until msglog_free().
+ *
+ * @param[in] log  the handle, or NULL (nothing is done)
+ */
 MSGLOG_API void msglog_close(msglog *log);
 
-/* The message of the last error on this handle ("" when none). Borrowed:
- * valid until the next call on the handle. */
+/*
+ * The message of the last error on this handle ("" when none).
+ *
+ * @param[in] log  the handle; NULL gives "no handle"
+ * @return the text, never NULL, borrowed from the handle: valid until the
+ *         next call on the handle.
+ */
 MSGLOG_API const char *msglog_errmsg(const msglog *log);
 
-/* Frees memory returned by the library. NULL is accepted. */
+/*
+ * Frees memory returned by the library through an `out` parameter (pages,
+ * summaries, lists, op bytes, sync messages). Not for borrowed pointers.
+ *
+ * @param[in] p  that memory, or NULL (nothing is done)
+ */
 MSGLOG_API void msglog_free(void *p);
 
 /* ------------------------------------------------------------------------ */
 /* Creating ops                                                              */
 /*
  * Each call creates one op at the current clock reading, delivers it locally
- * and commits it before returning. On success *out is the new op's id. A
- * refused call returns MSGLOG_ENOTFOUND (target not delivered here),
- * MSGLOG_EDENIED (not the author, target deleted, no live reaction to remove)
- * or MSGLOG_ELIMIT (a field too long) and changes nothing.
+ * and commits it before returning; with a client or relay on the handle it
+ * is then pushed from the loop (see "Network sync"). On success *out is the
+ * new op's id. A refused call returns MSGLOG_ENOTFOUND (target not delivered
+ * here), MSGLOG_EDENIED (not the author, target deleted, no live reaction to
+ * remove) or MSGLOG_ELIMIT (a field too long, or empty where it may not be)
+ * and changes nothing. The merge rules are those of docs/design.md.
  * `target` always names a message (the id of its send).
+ *
+ * Common to the six calls:
+ *  - log must not be NULL (MSGLOG_EINVAL).
+ *  - out may be NULL; it is written on success only.
+ *  - conv, conv_len: the conversation id, 1..MSGLOG_MAX_CONV bytes of UTF-8.
+ *    conv NULL with conv_len > 0, or invalid UTF-8, is MSGLOG_EINVAL;
+ *    conv_len 0 or over MSGLOG_MAX_CONV is MSGLOG_ELIMIT.
+ *  - MSGLOG_ELIMIT also when the new op would name more ids than an op may
+ *    hold (4096 dependencies, or 4096 replaced edit heads or observed
+ *    reactions): only in a conversation with thousands of concurrent writers.
+ *  - Store failures: MSGLOG_EFULL when the map cannot grow (max_map_size
+ *    reached; it is grown and the call retried before that), MSGLOG_EIO,
+ *    MSGLOG_ECORRUPT (stored state that does not decode), MSGLOG_ENOMEM.
+ */
+
+/*
+ * Sends a new message; its id (*out) is the `target` of later ops on it.
+ * The conversation is created in this store when new.
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the new message's id; may be NULL
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length in bytes
+ * @param[in]  body      the text, UTF-8; may be NULL when body_len is 0
+ * @param[in]  body_len  0..MSGLOG_MAX_BODY bytes
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL, conv or body is NULL
+ *         with a non-zero length, or either is not valid UTF-8;
+ *         MSGLOG_ELIMIT when conv_len is 0 or over MSGLOG_MAX_CONV, body_len
+ *         over MSGLOG_MAX_BODY, or too many dependencies; MSGLOG_EFULL,
+ *         MSGLOG_EIO, MSGLOG_ECORRUPT from the store; MSGLOG_ENOMEM.
  */
 MSGLOG_API int msglog_send(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
                 const void *body, size_t body_len);
+/*
+ * Replaces the text of message `target`. Only its author (the same user,
+ * from any of their replicas) may edit it, and not once deleted.
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the edit op's id; may be NULL
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length in bytes
+ * @param[in]  target    the message (the id of its send)
+ * @param[in]  body      the new text, UTF-8; may be NULL when body_len is 0
+ * @param[in]  body_len  0..MSGLOG_MAX_BODY bytes
+ * @return MSGLOG_OK; MSGLOG_EINVAL as for msglog_send(); MSGLOG_ELIMIT as
+ *         for msglog_send(), or more than 4096 concurrent edit heads;
+ *         MSGLOG_ENOTFOUND when conv is not in this store or target is not
+ *         a message delivered here; MSGLOG_EDENIED when this handle's user
+ *         is not its author or it is deleted; MSGLOG_EFULL, MSGLOG_EIO,
+ *         MSGLOG_ECORRUPT from the store; MSGLOG_ENOMEM.
+ */
 MSGLOG_API int msglog_edit(msglog *log, msglog_id *out, const char *conv, size_t conv_len,
                 msglog_id target, const void *body, size_t body_len);
+/*
+ * Deletes message `target`: its text and every edit's text are erased from
+ * the store. Only its author may delete it, and only once.
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the delete op's id; may be NULL
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length in bytes
+ * @param[in]  target    the message (the id of its send)
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL, conv is NULL with a
+ *         non-zero length or not valid UTF-8; MSGLOG_ELIMIT when conv_len is
+ *         0 or over MSGLOG_MAX_CONV, or too many dependencies;
+ *         MSGLOG_ENOTFOUND when conv is not in this store or target is not
+ *         a message delivered here; MSGLOG_EDENIED when this handle's user
+ *         is not its author or it is already deleted; MSGLOG_EFULL,
+ *         MSGLOG_EIO, MSGLOG_ECORRUPT from the store; MSGLOG_ENOMEM.
+ */
 MSGLOG_API int msglog_delete(msglog *log, msglog_id *out, const char *conv,
                   size_t conv_len, msglog_id target);
+/*
+ * Adds this handle's user's reaction `key` to message `target` (anyone may
+ * react, not to a deleted message; reacting again with the same key is not
+ * an error).
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the react op's id; may be NULL
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length in bytes
+ * @param[in]  target    the message (the id of its send)
+ * @param[in]  key       the reaction key (an emoji, a name), UTF-8
+ * @param[in]  key_len   1..MSGLOG_MAX_KEY bytes
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL, conv or key is NULL
+ *         with a non-zero length, or either is not valid UTF-8;
+ *         MSGLOG_ELIMIT when conv_len or key_len is 0 or over its maximum,
+ *         or too many dependencies; MSGLOG_ENOTFOUND when conv is not in
+ *         this store or target is not a message delivered here;
+ *         MSGLOG_EDENIED when the message is deleted; MSGLOG_EFULL,
+ *         MSGLOG_EIO, MSGLOG_ECORRUPT from the store; MSGLOG_ENOMEM.
+ */
 MSGLOG_API int msglog_react(msglog *log, msglog_id *out, const char *conv,
                  size_t conv_len, msglog_id target, const char *key,
                  size_t key_len);
+/*
+ * Removes this handle's user's reaction `key` from message `target`: the
+ * reacts of it this replica has seen (a concurrent react elsewhere stays).
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the unreact op's id; may be NULL
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length in bytes
+ * @param[in]  target    the message (the id of its send)
+ * @param[in]  key       the reaction key, UTF-8
+ * @param[in]  key_len   1..MSGLOG_MAX_KEY bytes
+ * @return MSGLOG_OK; MSGLOG_EINVAL and MSGLOG_ELIMIT as for msglog_react()
+ *         (MSGLOG_ELIMIT also for more than 4096 live reacts to remove);
+ *         MSGLOG_ENOTFOUND when conv is not in this store or target is not
+ *         a message delivered here; MSGLOG_EDENIED when the message is
+ *         deleted or this user has no live reaction with that key on it;
+ *         MSGLOG_EFULL, MSGLOG_EIO, MSGLOG_ECORRUPT from the store;
+ *         MSGLOG_ENOMEM.
+ */
 MSGLOG_API int msglog_unreact(msglog *log, msglog_id *out, const char *conv,
                    size_t conv_len, msglog_id target, const char *key,
                    size_t key_len);
+/*
+ * Moves this handle's user's read marker of the conversation to message
+ * `target` (msglog_conv_info_get()). A marker never moves back: marking an
+ * older message still creates the op, without effect. Deleted messages may
+ * be marked.
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the read op's id; may be NULL
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length in bytes
+ * @param[in]  target    the message (the id of its send)
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL, conv is NULL with a
+ *         non-zero length or not valid UTF-8; MSGLOG_ELIMIT when conv_len is
+ *         0 or over MSGLOG_MAX_CONV, or too many dependencies;
+ *         MSGLOG_ENOTFOUND when conv is not in this store or target is not
+ *         a message delivered here; MSGLOG_EFULL, MSGLOG_EIO,
+ *         MSGLOG_ECORRUPT from the store; MSGLOG_ENOMEM.
+ */
 MSGLOG_API int msglog_mark_read(msglog *log, msglog_id *out, const char *conv,
                      size_t conv_len, msglog_id target);
 
 /*
  * The encoded bytes of op `id` of conversation `conv` as this store holds it
  * (delivered or pending), for handing to a peer's msglog_receive(). Texts
- * erased by a delete stay erased in the encoding.
+ * erased by a delete stay erased in the encoding (docs/format.md, "Op
+ * encoding").
  *
- * @param[out] out, out_len  a buffer the caller frees with msglog_free()
- * @return MSGLOG_OK; MSGLOG_ENOTFOUND.
+ * @param[in]  log       the handle
+ * @param[out] out       a copy of the bytes, owned by the caller: free it
+ *                       with msglog_free(); NULL on error
+ * @param[out] out_len   their length; 0 on error
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length, 1..MSGLOG_MAX_CONV bytes
+ * @param[in]  id        the op (any kind, not only a send)
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log, out or out_len is NULL, or conv
+ *         is NULL, empty or over MSGLOG_MAX_CONV bytes; MSGLOG_ENOTFOUND
+ *         when conv is not in this store or it holds no op `id` of it;
+ *         MSGLOG_EIO, MSGLOG_ECORRUPT from the store; MSGLOG_ENOMEM.
  */
 MSGLOG_API int msglog_op_bytes(msglog *log, void **out, size_t *out_len,
                     const char *conv, size_t conv_len, msglog_id id);
 
 /* ------------------------------------------------------------------------ */
-/* Receiving ops                                                             */
-
-typedef struct msglog_buf {
-    const void *data;
-    size_t len;
-} msglog_buf;
-
-/*
- * Receives encoded ops from the network, in one LMDB transaction. Ops already
- * delivered or pending are ignored; ops whose dependencies are missing wait
- * as pending; everything that is ready is applied, in any order received.
- * A batch that holds one undecodable op is refused whole (MSGLOG_ECORRUPT,
- * MSGLOG_EVERSION, MSGLOG_EKIND, MSGLOG_ELIMIT) and changes nothing; so does
- * any storage failure. Two outcomes touch single ops only, so that one bad
- * peer cannot block valid traffic: an op that reuses an id already held with
- * different content (equivocation, which only a faulty replica makes) is not
- * applied as received but kept as evidence: of all versions of an id, the one
- * with the lowest content hash counts and any delete among them deletes, on
- * every replica whatever the order (docs/reliability.md); and an op that
- * would have to wait while the pending buffer is at its cap is dropped. The
- * rest of the batch is committed and the call returns MSGLOG_EEQUIVOCAL or
- * MSGLOG_EPENDINGFULL.
- */
-MSGLOG_API int msglog_receive(msglog *log, const void *op, size_t op_len);
-MSGLOG_API int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops);
-
-/* ------------------------------------------------------------------------ */
-/* Delta sync (no sockets: the caller moves the bytes)                       */
-/*
- *   receiver: msglog_sync_request()  -> request bytes  -> sender
- *   sender:   msglog_sync_response() -> response bytes -> receiver
- *   receiver: msglog_sync_apply()
- *
- * The request carries the receiver's version vectors; the response carries
- * exactly the delivered ops the receiver lacks, with erased texts erased.
- */
-
-/* A request for conversation `conv`, or for every conversation when conv is
- * NULL. *out is freed with msglog_free(). */
-MSGLOG_API int msglog_sync_request(msglog *log, void **out, size_t *out_len,
-                        const char *conv, size_t conv_len);
-/* The answer to a request. *out is freed with msglog_free(). */
-MSGLOG_API int msglog_sync_response(msglog *log, void **out, size_t *out_len,
-                         const void *request, size_t request_len);
-/* Applies a response as one msglog_receive_batch(). */
-MSGLOG_API int msglog_sync_apply(msglog *log, const void *response, size_t response_len);
-
-/* ------------------------------------------------------------------------ */
 /* Reading the view                                                          */
+/*
+ * Each call that reads the store does so in one LMDB read transaction: a
+ * consistent snapshot. The results are copies, one allocation each, owned
+ * by the caller and freed with one msglog_free(); they stay valid after
+ * later writes and after msglog_close(). Failures of the store: MSGLOG_EIO,
+ * MSGLOG_ECORRUPT (stored state that does not decode).
+ */
 
 typedef struct msglog_str {
     const char *data;   /* NUL-terminated as well */
@@ -290,15 +435,41 @@ typedef struct msglog_cursor {
 /*
  * Up to `limit` messages of `conv` in message order (hlc, replica, seq),
  * walking in direction `dir` from `from`. Cost is proportional to the page,
- * not the conversation. Continue with a cursor made from the last message.
- * @return MSGLOG_OK (possibly an empty page); MSGLOG_ENOTFOUND for an unknown
- *         conversation.
+ * not the conversation. Continue with a cursor made from the last message
+ * (its hlc and id); the position need not hold a message any more.
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the page, owned by the caller: free it with
+ *                       msglog_free() (also when empty); NULL on error
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length, 1..MSGLOG_MAX_CONV bytes
+ * @param[in]  dir       MSGLOG_FORWARD or MSGLOG_BACKWARD
+ * @param[in]  from      where to start
+ * @param[in]  limit     the most messages to return; 0: an empty page
+ * @return MSGLOG_OK (possibly an empty page); MSGLOG_EINVAL when log or out
+ *         is NULL, dir is neither direction, or conv is NULL, empty or over
+ *         MSGLOG_MAX_CONV bytes; MSGLOG_ENOTFOUND for an unknown
+ *         conversation; MSGLOG_EIO, MSGLOG_ECORRUPT from the store;
+ *         MSGLOG_ENOMEM.
  */
 MSGLOG_API int msglog_messages(msglog *log, msglog_page **out, const char *conv,
                     size_t conv_len, int dir, msglog_cursor from, size_t limit);
 
-/* One message by id, as a page of one. MSGLOG_ENOTFOUND when it is not
- * delivered here. */
+/*
+ * One message by id, as a page of one.
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the page (n is 1), owned by the caller: free it with
+ *                       msglog_free(); NULL on error
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length, 1..MSGLOG_MAX_CONV bytes
+ * @param[in]  id        the message (the id of its send)
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log or out is NULL, or conv is NULL,
+ *         empty or over MSGLOG_MAX_CONV bytes; MSGLOG_ENOTFOUND for an
+ *         unknown conversation, or when id is not a message delivered here
+ *         (pending, or the id of another kind of op); MSGLOG_EIO,
+ *         MSGLOG_ECORRUPT from the store; MSGLOG_ENOMEM.
+ */
 MSGLOG_API int msglog_message_get(msglog *log, msglog_page **out, const char *conv,
                        size_t conv_len, msglog_id id);
 
@@ -323,17 +494,157 @@ typedef struct msglog_conv_info {
     msglog_read_marker *read;     /* sorted by user, bytewise */
 } msglog_conv_info;
 
-/* @return MSGLOG_OK; MSGLOG_ENOTFOUND when the store holds no op of conv. */
+/*
+ * The summary of conversation `conv`: its version vector, pending count,
+ * message count, digest and read markers.
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the summary, owned by the caller: free it with
+ *                       msglog_free(); NULL on error
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length, 1..MSGLOG_MAX_CONV bytes
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log or out is NULL, or conv is NULL,
+ *         empty or over MSGLOG_MAX_CONV bytes; MSGLOG_ENOTFOUND when the
+ *         store holds no op of conv; MSGLOG_EIO, MSGLOG_ECORRUPT from the
+ *         store; MSGLOG_ENOMEM.
+ */
 MSGLOG_API int msglog_conv_info_get(msglog *log, msglog_conv_info **out,
                          const char *conv, size_t conv_len);
 
-/* The conversations this store holds at least one op of (delivered or
- * pending), in ascending bytewise order. One allocation: *out points at
- * *n_out entries; free it with msglog_free(). */
+/*
+ * The conversations this store holds at least one op of (delivered or
+ * pending), in ascending bytewise order.
+ *
+ * @param[in]  log    the handle
+ * @param[out] out    *n_out entries in one allocation, owned by the caller:
+ *                    free it with msglog_free() (also when empty); NULL on
+ *                    error
+ * @param[out] n_out  the number of entries; 0 on error
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log, out or n_out is NULL;
+ *         MSGLOG_EIO, MSGLOG_ECORRUPT from the store; MSGLOG_ENOMEM.
+ */
 MSGLOG_API int msglog_conversations(msglog *log, msglog_str **out, size_t *n_out);
 
-/* Formats a digest as 32 lowercase hex digits plus NUL. */
+/*
+ * Formats a digest as 32 lowercase hex digits plus NUL. Cannot fail.
+ *
+ * @param[out] out     33 bytes, not NULL
+ * @param[in]  digest  16 bytes (msglog_conv_info.digest), not NULL
+ */
 MSGLOG_API void msglog_digest_hex(char out[33], const uint8_t digest[16]);
+
+/* ------------------------------------------------------------------------ */
+/* Receiving ops                                                             */
+
+typedef struct msglog_buf {
+    const void *data;
+    size_t len;
+} msglog_buf;
+
+/*
+ * Receives encoded ops from the network, in one LMDB transaction. Ops already
+ * delivered or pending are ignored; ops whose dependencies are missing wait
+ * as pending; everything that is ready is applied, in any order received.
+ * A batch that holds one undecodable op is refused whole (MSGLOG_ECORRUPT,
+ * MSGLOG_EVERSION, MSGLOG_EKIND, MSGLOG_ELIMIT) and changes nothing; so does
+ * any storage failure. Two outcomes touch single ops only, so that one bad
+ * peer cannot block valid traffic: an op that reuses an id already held with
+ * different content (equivocation, which only a faulty replica makes) is not
+ * applied as received but kept as evidence: of all versions of an id, the one
+ * with the lowest content hash counts and any delete among them deletes, on
+ * every replica whatever the order (docs/reliability.md); and an op that
+ * would have to wait while the pending buffer is at its cap is dropped. The
+ * rest of the batch is committed and the call returns MSGLOG_EEQUIVOCAL or
+ * MSGLOG_EPENDINGFULL.
+ *
+ * msglog_receive() is msglog_receive_batch() of one op.
+ *
+ * @param[in] log     the handle
+ * @param[in] ops     n_ops buffers, each one op's encoding (docs/format.md,
+ *                    "Op encoding"), borrowed for the call (what is kept is
+ *                    copied); NULL only when n_ops is 0
+ * @param[in] n_ops   their number; 0 commits nothing and returns MSGLOG_OK
+ * @param[in] op      (msglog_receive) one op's encoding, borrowed
+ * @param[in] op_len  its length in bytes
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL, ops is NULL with n_ops
+ *         > 0, or a buffer's data is NULL with a non-zero length;
+ *         MSGLOG_ECORRUPT, MSGLOG_EVERSION, MSGLOG_EKIND or MSGLOG_ELIMIT
+ *         when an op does not decode (the first such op's reason; nothing
+ *         changed); MSGLOG_EEQUIVOCAL and MSGLOG_EPENDINGFULL as above, the
+ *         rest committed (when both happened, MSGLOG_EEQUIVOCAL, and
+ *         msglog_errmsg() counts both); MSGLOG_EFULL, MSGLOG_EIO,
+ *         MSGLOG_ECORRUPT from the store, MSGLOG_ENOMEM (nothing changed).
+ */
+MSGLOG_API int msglog_receive(msglog *log, const void *op, size_t op_len);
+MSGLOG_API int msglog_receive_batch(msglog *log, const msglog_buf *ops, size_t n_ops);
+
+/* ------------------------------------------------------------------------ */
+/* Delta sync (no sockets: the caller moves the bytes)                       */
+/*
+ *   receiver: msglog_sync_request()  -> request bytes  -> sender
+ *   sender:   msglog_sync_response() -> response bytes -> receiver
+ *   receiver: msglog_sync_apply()
+ *
+ * The request carries the receiver's version vectors; the response carries
+ * exactly the delivered ops the receiver lacks, with erased texts erased
+ * (docs/format.md, "Sync messages").
+ */
+
+/*
+ * A request for conversation `conv`, or for every conversation when conv is
+ * NULL (the sender then answers with every conversation it holds). A
+ * conversation this store does not know is asked for whole.
+ *
+ * @param[in]  log       the handle
+ * @param[out] out       the request, owned by the caller: free it with
+ *                       msglog_free(); NULL on error
+ * @param[out] out_len   its length; 0 on error
+ * @param[in]  conv      the conversation id, or NULL for all
+ * @param[in]  conv_len  its length, 1..MSGLOG_MAX_CONV bytes (ignored when
+ *                       conv is NULL)
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log, out or out_len is NULL, or conv
+ *         is given with conv_len 0 or over MSGLOG_MAX_CONV, or is not valid
+ *         UTF-8; MSGLOG_ELIMIT when asking for all and the store holds more
+ *         than 100,000 conversations; MSGLOG_EIO, MSGLOG_ECORRUPT from the
+ *         store; MSGLOG_ENOMEM.
+ */
+MSGLOG_API int msglog_sync_request(msglog *log, void **out, size_t *out_len,
+                        const char *conv, size_t conv_len);
+/*
+ * The answer to a request: the delivered ops of this store the requester
+ * lacks (and the other versions kept as evidence of equivocated ids).
+ *
+ * @param[in]  log          the handle
+ * @param[out] out          the response, owned by the caller: free it with
+ *                          msglog_free(); NULL on error
+ * @param[out] out_len      its length; 0 on error
+ * @param[in]  request      a peer's msglog_sync_request() bytes, borrowed;
+ *                          NULL only with request_len 0
+ * @param[in]  request_len  their length
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log, out or out_len is NULL, or
+ *         request is NULL with a non-zero length; MSGLOG_ECORRUPT when the
+ *         request does not decode; MSGLOG_EVERSION for an unknown format
+ *         version; MSGLOG_ELIMIT when the request is over a limit (more
+ *         than 100,000 conversations, an id over MSGLOG_MAX_CONV bytes) or
+ *         the response would hold more than 10,000,000 ops; MSGLOG_EIO,
+ *         MSGLOG_ECORRUPT from the store; MSGLOG_ENOMEM.
+ */
+MSGLOG_API int msglog_sync_response(msglog *log, void **out, size_t *out_len,
+                         const void *request, size_t request_len);
+/*
+ * Applies a response as one msglog_receive_batch().
+ *
+ * @param[in] log           the handle
+ * @param[in] response      a peer's msglog_sync_response() bytes, borrowed;
+ *                          NULL only with response_len 0
+ * @param[in] response_len  their length
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL or response is NULL with
+ *         a non-zero length; MSGLOG_ECORRUPT, MSGLOG_EVERSION or
+ *         MSGLOG_ELIMIT (more than 10,000,000 ops, one over 1 MiB) when the
+ *         response itself does not decode (nothing changed); MSGLOG_ENOMEM;
+ *         otherwise whatever msglog_receive_batch() returns for its ops.
+ */
+MSGLOG_API int msglog_sync_apply(msglog *log, const void *response, size_t response_len);
 
 /* ------------------------------------------------------------------------ */
 /* Delivery status                                                           */
@@ -369,10 +680,16 @@ MSGLOG_API void msglog_digest_hex(char out[33], const uint8_t digest[16]);
  * Meant for messages this device wrote; for others' messages the same rules
  * apply to what the relay said.
  *
- * @param[out] out   one of MSGLOG_STATUS_*; set on success only
- * @return MSGLOG_OK; MSGLOG_EINVAL for a bad argument; MSGLOG_ENOTFOUND when
- *         the message is not delivered here; MSGLOG_ECORRUPT; MSGLOG_EIO;
- *         MSGLOG_ENOMEM.
+ * @param[in]  log       the handle
+ * @param[out] out       one of MSGLOG_STATUS_*; set on success only
+ * @param[in]  conv      the conversation id
+ * @param[in]  conv_len  its length, 1..MSGLOG_MAX_CONV bytes
+ * @param[in]  id        the message (the id of its send)
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log or out is NULL, or conv is NULL,
+ *         empty or over MSGLOG_MAX_CONV bytes; MSGLOG_ENOTFOUND when the
+ *         conversation is unknown or the message is not delivered here;
+ *         MSGLOG_ECORRUPT (a stored state or STATUS that does not decode),
+ *         MSGLOG_EIO from the store; MSGLOG_ENOMEM.
  */
 MSGLOG_API int msglog_delivery_status(msglog *log, int *out, const char *conv,
                            size_t conv_len, msglog_id id);
@@ -395,16 +712,37 @@ MSGLOG_API int msglog_delivery_status(msglog *log, int *out, const char *conv,
  * the msglog handle are made on the loop's thread. At most one client or
  * relay per handle: it installs the handle's commit hook, through which
  * whatever the application writes while connected (msglog_send() and its
- * siblings) is pushed with no further call. Callbacks run from the loop,
- * never from inside a msglog_* call, so they may read the store and may
- * call msglog_client_close().
+ * siblings) is pushed with no further call: the hook only notes the
+ * conversation, and the push runs from the loop after the write returned.
+ *
+ * Callbacks (the rule every comment below follows): the client's callbacks
+ * (on_state, on_status, on_received; a relay has none) run from the loop,
+ * never from inside a msglog_* call, with one exception:
+ *  - msglog_client_close() calls on_state once, with OFFLINE, from inside
+ *    the call, when that is news to on_state (not for a client never
+ *    started, nor for a once-mode client whose end was already reported);
+ *    and not at all when msglog_client_close() is itself called from inside
+ *    one of that client's callbacks. So `ctx` must still be valid when
+ *    msglog_client_close() is called.
+ * No other call runs one: not msglog_client_new() or msglog_client_start()
+ * (an attempt that fails at once is reported from the loop), not the
+ * relay's functions, not writes to the store.
+ * Inside a callback the application may read and write the store through
+ * the handle, call msglog_client_state() and msglog_client_result(), and
+ * call msglog_client_close() on the callback's own client: no callback of
+ * that client follows (on_received and on_status calls still due are
+ * dropped, on_state is not told OFFLINE), and the handle may be closed right
+ * after, as outside a callback. While the client is open, a callback must
+ * not close the handle. (msglog_options.clock, the one callback outside
+ * network sync, runs synchronously: see msglog_clock_fn.)
  *
  * Errors: MSGLOG_EINVAL for a bad argument, MSGLOG_ENOMEM, MSGLOG_EIO for
- * the network (resolving, connecting, a reset, a timeout); a protocol or
- * storage failure of the session keeps its own code (MSGLOG_ECORRUPT,
- * MSGLOG_EFULL...). The text of a failure of msglog_client_new() or
- * msglog_relay_new() is in msglog_errmsg(log); a connection's is in
- * msglog_conn_info.detail.
+ * the network (resolving, connecting, a reset, a timeout, the peer ending
+ * the session); a protocol or storage failure of the session keeps its own
+ * code (MSGLOG_ECORRUPT, MSGLOG_EVERSION, MSGLOG_EKIND, MSGLOG_ELIMIT,
+ * MSGLOG_EMISMATCH, MSGLOG_EFULL...). The text of a failure of
+ * msglog_client_new() or msglog_relay_new() is in msglog_errmsg(log); a
+ * connection's is in msglog_conn_info.detail.
  */
 struct uv_loop_s;
 
@@ -432,9 +770,12 @@ typedef struct msglog_conn_info {
                                 callback, or until the loop runs again */
 } msglog_conn_info;
 
-/* The connection state changed (state, retry_at_ms or last_error). */
+/* The connection state changed (state, retry_at_ms or last_error). Called
+ * from the loop, and once from inside msglog_client_close() (see
+ * "Callbacks" above); info is borrowed for the call. */
 typedef void (*msglog_conn_fn)(void *ctx, const msglog_conn_info *info);
-/* Something about conversation `conv` (borrowed for the call) changed. */
+/* Something about conversation `conv` (borrowed for the call) changed.
+ * Called from the loop only. */
 typedef void (*msglog_conv_fn)(void *ctx, const char *conv, size_t conv_len);
 
 typedef struct msglog_client msglog_client;
@@ -481,28 +822,60 @@ typedef struct msglog_client_options {
 
 /*
  * A client of the relay at opts->host:opts->port, OFFLINE until
- * msglog_client_start(). `log` and `loop` must outlive it.
+ * msglog_client_start(). `log` and `loop` must outlive it. Calls no
+ * callback.
  *
- * @param[out] out  the new client; release it with msglog_client_close()
- * @return MSGLOG_OK; MSGLOG_EINVAL (a bad option, or the handle already has
- *         a client or relay); MSGLOG_ENOMEM; MSGLOG_EIO. On error *out is
- *         NULL and msglog_errmsg(log) says why.
+ * @param[out] out   the new client, owned by the caller: release it with
+ *                   msglog_client_close(); must not be NULL
+ * @param[in]  log   the handle; it must have no client or relay
+ * @param[in]  loop  the libuv loop (a `uv_loop_t *`) it runs on
+ * @param[in]  opts  the options, read during the call (host and convs are
+ *                   copied; the callbacks and ctx are kept)
+ * @return MSGLOG_OK; MSGLOG_EINVAL when out, log, loop or opts is NULL, for
+ *         a bad option (opts->version not MSGLOG_CLIENT_OPTIONS_VERSION;
+ *         host NULL, empty or over 255 bytes; port 0; convs NULL with
+ *         n_convs > 0, or an id NULL, empty or over MSGLOG_MAX_CONV bytes;
+ *         budget over 4 MiB; window over 64; backoff_min_ms above a non-zero
+ *         backoff_max_ms), or when the handle already has a client or relay;
+ *         MSGLOG_ENOMEM. On error *out is NULL (when out is not) and
+ *         msglog_errmsg(log) says why (when log is not NULL); nothing is
+ *         left for the loop to close.
  */
 MSGLOG_API int msglog_client_new(msglog_client **out, msglog *log, struct uv_loop_s *loop,
                       const msglog_client_options *opts);
 
-/* Starts connecting (CONNECTING). Allowed while OFFLINE, so a once-mode
- * client may be started again. @return MSGLOG_OK; MSGLOG_EINVAL when it is
- * not OFFLINE or is closing. */
+/*
+ * Starts connecting (CONNECTING). Allowed while OFFLINE, so a once-mode
+ * client may be started again (its result and timeout start over). Calls no
+ * callback: CONNECTING, and a failure of the attempt (resolving,
+ * connecting), are reported to on_state from the loop, not by this return.
+ *
+ * @param[in] c  the client
+ * @return MSGLOG_OK; MSGLOG_EINVAL when c is NULL, is closing, or is not
+ *         OFFLINE (already started, and in once mode not finished yet).
+ */
 MSGLOG_API int msglog_client_start(msglog_client *c);
 
-/* The current state; out->detail borrows from the client (valid until the
- * loop runs again). */
+/*
+ * The current state. Calls no callback.
+ *
+ * @param[in]  c    the client, not NULL
+ * @param[out] out  filled in, not NULL; out->detail borrows from the client
+ *                  (valid until the loop runs again)
+ */
 MSGLOG_API void msglog_client_state(const msglog_client *c, msglog_conn_info *out);
 
-/* Once mode, after it went OFFLINE: MSGLOG_OK when the store reached up to
- * date with the relay, else the error (also MSGLOG_EINVAL while it has not
- * finished, or in watch mode). */
+/*
+ * The result of a once-mode run, after it went OFFLINE.
+ *
+ * @param[in] c  the client, or NULL
+ * @return MSGLOG_OK when the store reached up to date with the relay;
+ *         MSGLOG_EINVAL when c is NULL, in watch mode, or while it has not
+ *         finished (not started, or still running); else the error that
+ *         ended it: MSGLOG_EIO (the network, the relay ending the session,
+ *         timeout_ms), MSGLOG_ENOMEM, or the code of a protocol or storage
+ *         failure of the session (see "Errors" above).
+ */
 MSGLOG_API int msglog_client_result(const msglog_client *c);
 
 /*
@@ -511,34 +884,57 @@ MSGLOG_API int msglog_client_result(const msglog_client *c);
  * callbacks (run the loop before uv_loop_close()). It no longer uses the
  * msglog handle once this returns, so the handle may be closed right after.
  * on_state may be called one last time, with OFFLINE, from inside this
- * call; no other callback follows. NULL is accepted.
+ * call: only when OFFLINE is news to it, and never when this call is made
+ * from inside one of the client's own callbacks (see "Callbacks" above). No
+ * other callback follows. The client must not be used once this returns.
+ *
+ * @param[in] c  the client, or NULL (nothing is done)
  */
 MSGLOG_API void msglog_client_close(msglog_client *c);
 
 typedef struct msglog_relay msglog_relay;
 
 /*
- * A relay serving the store `log` on host:port (an address or a name; port
- * 0 picks a free port, see msglog_relay_port()). It is listening when this
- * returns. `log` and `loop` must outlive it. A failing connection only
- * closes that connection.
+ * A relay serving the store `log` on host:port (an address or a name,
+ * resolved synchronously: a name may block the loop's thread; it binds to
+ * the first address found; port 0 picks a free port, see
+ * msglog_relay_port()). It is listening when this returns. `log` and `loop`
+ * must outlive it. A failing connection only closes that connection. A
+ * relay has no callbacks.
  *
- * @param[out] out  the new relay; release it with msglog_relay_close()
- * @return MSGLOG_OK; MSGLOG_EINVAL (a bad argument, or the handle already has
- *         a client or relay); MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding,
- *         listening). On error *out is NULL and msglog_errmsg(log) says why;
- *         the libuv handles it made are closed, so the loop must run (once)
+ * @param[out] out   the new relay, owned by the caller: release it with
+ *                   msglog_relay_close(); must not be NULL
+ * @param[in]  log   the handle; it must have no client or relay
+ * @param[in]  loop  the libuv loop (a `uv_loop_t *`) it runs on
+ * @param[in]  host  NUL-terminated, 1..255 bytes, borrowed for the call
+ * @param[in]  port  the port; 0: any free one
+ * @return MSGLOG_OK; MSGLOG_EINVAL when out, log, loop or host is NULL, host
+ *         is empty or over 255 bytes, or the handle already has a client or
+ *         relay; MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding, listening).
+ *         On error *out is NULL (when out is not) and msglog_errmsg(log)
+ *         says why (when log is not NULL); after MSGLOG_EIO the libuv
+ *         handles it made are being closed, so the loop must run (once)
  *         before uv_loop_close().
  */
 MSGLOG_API int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
                      const char *host, uint16_t port);
 
-/* The port the relay listens on. */
+/*
+ * The port the relay listens on.
+ *
+ * @param[in] r  the relay, or NULL
+ * @return the port (the one picked when it was made with port 0); 0 when r
+ *         is NULL. No error code is returned.
+ */
 MSGLOG_API uint16_t msglog_relay_port(const msglog_relay *r);
 
-/* Stops listening, closes every connection, and releases the relay,
+/*
+ * Stops listening, closes every connection, and releases the relay,
  * asynchronously as msglog_client_close() (the handle may be closed right
- * after). NULL is accepted. */
+ * after; run the loop before uv_loop_close()). Calls no callback.
+ *
+ * @param[in] r  the relay, or NULL (nothing is done)
+ */
 MSGLOG_API void msglog_relay_close(msglog_relay *r);
 
 #ifdef __cplusplus

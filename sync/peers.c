@@ -26,6 +26,7 @@
 #include "crdt/status.h"
 #include "crdt/utf8.h"
 #include "log/keys.h"
+#include "crdt/grow.h"
 
 /* Stored vectors are bounded like the ones a STATUS carries, so any of them
  * can be sent. */
@@ -349,7 +350,7 @@ static int member_add(peers_status *st, const uint8_t *user, size_t len)
         else
             hi = mid;
     }
-    msglog_str *arr = realloc(st->members, (st->n_members + 1) * sizeof *arr);
+    msglog_str *arr = grow_array(st->members, &st->members_cap, st->n_members + 1, sizeof *arr);
     if (!arr)
         return MSGLOG_ENOMEM;
     st->members = arr;

@@ -28,6 +28,7 @@ typedef struct peers_status {
     msglog_str *members;      /* strictly ascending bytewise; each data
                                  malloc'd and NUL-terminated */
     size_t n_members;
+    size_t members_cap;       /* allocated entries (grow_array) */
 } peers_status;
 
 void peers_status_clear(peers_status *st);

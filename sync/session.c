@@ -242,12 +242,7 @@ static int hello_add(codec_hello *h, session *s, const sconv *c, int held_only)
         vv_free(&v);
         return rc;
     }
-    codec_hello_conv *p = realloc(h->convs, (h->n_convs + 1) * sizeof *p);
-    if (!p) {
-        vv_free(&v);
-        return MSGLOG_ENOMEM;
-    }
-    h->convs = p;
+    codec_hello_conv *p = h->convs;   /* room for every conversation */
     p[h->n_convs++] = (codec_hello_conv){ c->name, c->len, v.e, v.n, { 0 } };
     memcpy(p[h->n_convs - 1].digest, dig, OP_HASH_LEN);
     return MSGLOG_OK;
@@ -261,6 +256,8 @@ static int send_hello(session *s, int relay_side)
     codec_hello h = { s->log->replica, s->log->user, s->log->user_len, s->budget,
                       s->window, s->all_convs, NULL, 0 };
     int rc = MSGLOG_OK;
+    if (s->n_convs && !(h.convs = calloc(s->n_convs, sizeof *h.convs)))
+        return MSGLOG_ENOMEM;
     for (size_t i = 0; i < s->n_convs && !rc; i++)
         rc = hello_add(&h, s, s->convs[i], relay_side);
     if (!rc) {

@@ -59,7 +59,7 @@ static int store_status(session *s, sconv *c, const codec_status *m)
     for (size_t i = 0; i < m->n_members; i++)
         members[i] = (msglog_str){ (const char *)m->members[i].data, m->members[i].len };
     peers_status st = { m->relay_vv, m->n_relay_vv, m->delivered_vv, m->n_delivered_vv,
-                        members, m->n_members };
+                        members, m->n_members, 0 };
     int rc = peers_status_store(s->log, c->name, c->len, &st);
     free(members);
     if (!rc)

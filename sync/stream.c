@@ -35,6 +35,7 @@
 #include "codec/vv_codec.h"
 #include "log/keys.h"
 #include "crdt/order.h"
+#include "crdt/grow.h"
 
 #define EV_POS_LEN 24                 /* seq(8) | hash(16) */
 
@@ -59,7 +60,7 @@ struct stream {
     size_t conv_len;
     size_t budget, max_batch;
     origin *orig;                    /* ascending replica */
-    size_t n_orig;
+    size_t n_orig, orig_cap;
     mark *marks;                     /* open addressing, power-of-two size */
     size_t marks_cap, marks_used, n_open;
     codec_bytes *out;                /* the last batch's table */
@@ -97,7 +98,7 @@ static int origin_at(stream *s, uint64_t replica, size_t *at)
     *at = lo;
     if (lo < s->n_orig && s->orig[lo].replica == replica)
         return MSGLOG_OK;
-    origin *grown = realloc(s->orig, (s->n_orig + 1) * sizeof *grown);
+    origin *grown = grow_array(s->orig, &s->orig_cap, s->n_orig + 1, sizeof *grown);
     if (!grown)
         return MSGLOG_ENOMEM;
     s->orig = grown;

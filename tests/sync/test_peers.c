@@ -413,7 +413,7 @@ static int load_record(msglog *log, const char *conv, codec_status *m, uint8_t *
 static peers_status make_status(const op_id *relay, size_t nr, const op_id *del, size_t nd,
                                 const char *const *members, size_t nm)
 {
-    peers_status st = { (op_id *)relay, nr, (op_id *)del, nd, NULL, nm };
+    peers_status st = { (op_id *)relay, nr, (op_id *)del, nd, NULL, nm, 0 };
     st.members = calloc(nm ? nm : 1, sizeof *st.members);
     for (size_t i = 0; i < nm; i++)
         st.members[i] = (msglog_str){ members[i], strlen(members[i]) };
