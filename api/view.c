@@ -1,19 +1,18 @@
 /* Reading the view: pages of messages in message order, one message, a
  * conversation's summary, the list of conversations.
  *
- * TBL_MSGS is keyed cid|hlc|replica|seq, so message order is key order: a
- * page from either end or from a cursor is one seek plus `limit` steps,
+ * Message order is the order of the stored message states (log/msg_walk.h):
+ * a page from either end or from a cursor is one seek plus `limit` steps,
  * whatever the size of the conversation. */
 #include "engine/engine.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/op_codec.h"
-#include "codec/state_codec.h"
-#include "log/keys.h"
 #include "api/flat.h"
+#include "codec/op_codec.h"
 #include "crdt/grow.h"
+#include "log/msg_walk.h"
 
 /* One message gathered from the store, borrowing from the read txn. */
 typedef struct gathered {
@@ -46,15 +45,10 @@ static int decode_oprec(store_txn *t, uint32_t cid, op_id id, op *o)
     return codec_stored_rc(codec_op_decode(o, enc, len));
 }
 
-static int gather_one(store_txn *t, uint32_t cid, store_val k, store_val v, gathered *g)
+/* The texts a gathered message shows: its send, and the edit shown. */
+static int gather_texts(store_txn *t, uint32_t cid, gathered *g)
 {
-    const uint8_t *kp = k.data;
-    g->hlc = key_get_u64(kp + 4);
-    g->id = (op_id){ key_get_u64(kp + 12), key_get_u64(kp + 20) };
-    int rc = codec_msg_decode(&g->m, v.data, v.len);
-    if (rc)
-        return codec_stored_rc(rc);
-    rc = decode_oprec(t, cid, g->id, &g->send);
+    int rc = decode_oprec(t, cid, g->id, &g->send);
     op_id edit;
     if (!rc && msg_shown_edit(&g->m, &edit))
         rc = decode_oprec(t, cid, edit, &g->edit);
@@ -146,41 +140,6 @@ static int build_page(msglog_page **out, const gathered *g, size_t n)
 
 /* ---- walking ------------------------------------------------------------ */
 
-/* Positions the cursor on the first message of the page. */
-static int page_start(store_cursor *cur, uint32_t cid, int dir, msglog_cursor from,
-                      store_val *k, store_val *v)
-{
-    uint8_t key[KEY_MSG_LEN];
-    int rc;
-    if (from.from_end && dir == MSGLOG_FORWARD) {
-        key_msg(key, cid, 0, (op_id){ 0, 0 });
-        return store_cursor_seek(cur, (store_val){ key, 4 }, k, v);
-    }
-    if (from.from_end) {
-        if (cid == UINT32_MAX)
-            return store_cursor_last(cur, k, v);
-        key_msg(key, cid + 1, 0, (op_id){ 0, 0 });
-        rc = store_cursor_seek(cur, (store_val){ key, 4 }, k, v);
-    } else {
-        key_msg(key, cid, from.hlc, (op_id){ from.id.replica, from.id.seq });
-        rc = store_cursor_seek(cur, (store_val){ key, sizeof key }, k, v);
-        if (dir == MSGLOG_FORWARD) {
-            if (rc == MSGLOG_OK && k->len == sizeof key && memcmp(k->data, key, sizeof key) == 0)
-                rc = store_cursor_next(cur, k, v);
-            return rc;
-        }
-    }
-    /* Backward: the entry before the first key >= the bound. */
-    if (rc == MSGLOG_ENOTFOUND)
-        return store_cursor_last(cur, k, v);
-    return rc ? rc : store_cursor_prev(cur, k, v);
-}
-
-static int in_conv(store_val k, uint32_t cid)
-{
-    return k.len == KEY_MSG_LEN && key_get_u32(k.data) == cid;
-}
-
 static int walk(store_txn *t, uint32_t cid, int dir, msglog_cursor from, size_t limit,
                 gathered **out, size_t *n)
 {
@@ -189,20 +148,20 @@ static int walk(store_txn *t, uint32_t cid, int dir, msglog_cursor from, size_t 
     gathered *g = calloc(limit ? limit : 1, sizeof *g);
     if (!g)
         return MSGLOG_ENOMEM;
-    store_cursor *cur;
-    int rc = store_cursor_open(t, TBL_MSGS, &cur);
-    store_val k, v;
-    if (!rc && limit)
-        rc = page_start(cur, cid, dir, from, &k, &v);
+    msg_walk w;
+    int rc = msg_walk_open(&w, t, cid, dir == MSGLOG_BACKWARD, from.from_end, from.hlc,
+                           (op_id){ from.id.replica, from.id.seq });
     size_t count = 0;
-    while (!rc && count < limit && in_conv(k, cid)) {
-        rc = gather_one(t, cid, k, v, &g[count++]);
-        if (!rc)
-            rc = dir == MSGLOG_FORWARD ? store_cursor_next(cur, &k, &v)
-                                       : store_cursor_prev(cur, &k, &v);
+    while (!rc && count < limit) {
+        gathered *at = &g[count];
+        rc = msg_walk_next(&w, &at->hlc, &at->id, &at->m);
+        if (!rc) {
+            count++;
+            rc = gather_texts(t, cid, at);
+        }
     }
-    store_cursor_close(cur);
-    if (rc == MSGLOG_ENOTFOUND || (rc == MSGLOG_OK && !limit))
+    msg_walk_close(&w);
+    if (rc == MSGLOG_ENOTFOUND)
         rc = MSGLOG_OK;
     if (rc) {
         gathered_free(g, count);
@@ -213,19 +172,17 @@ static int walk(store_txn *t, uint32_t cid, int dir, msglog_cursor from, size_t 
     return MSGLOG_OK;
 }
 
-static int gather_exact(store_txn *t, uint32_t cid, uint64_t hlc, op_id id, gathered **out,
-                        size_t *n)
+/* The one message whose send is `id`: MSGLOG_ENOTFOUND when no delivered
+ * send has that id. */
+static int gather_exact(store_txn *t, uint32_t cid, op_id id, gathered **out, size_t *n)
 {
-    uint8_t key[KEY_MSG_LEN];
-    key_msg(key, cid, hlc, id);
-    store_val k = { key, sizeof key }, v;
-    int rc = store_get(t, TBL_MSGS, k, &v);
-    if (rc)
-        return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
     gathered *g = calloc(1, sizeof *g);
     if (!g)
         return MSGLOG_ENOMEM;
-    rc = gather_one(t, cid, k, v, g);
+    g->id = id;
+    int rc = msgrec_load(t, cid, id, &g->hlc, &g->m);
+    if (!rc)
+        rc = gather_texts(t, cid, g);
     if (rc) {
         gathered_free(g, 1);
         return rc;
@@ -235,6 +192,7 @@ static int gather_exact(store_txn *t, uint32_t cid, uint64_t hlc, op_id id, gath
     return MSGLOG_OK;
 }
 
+/* Begins a read transaction and loads the conversation. */
 static int begin_conv_read(msglog *log, store_txn **t, const char *conv, size_t conv_len,
                            conv_state *c)
 {
@@ -287,16 +245,9 @@ int msglog_message_get(msglog *log, msglog_page **out, const char *conv, size_t 
     int rc = begin_conv_read(log, &t, conv, conv_len, &c);
     if (rc)
         return rc;
-    uint8_t kind;
-    uint64_t hlc;
-    op_id oid = { id.replica, id.seq };
-    rc = oprec_get(t, c.cid, oid, &kind, &hlc, NULL, NULL);
-    if (!rc && kind != OP_SEND)
-        rc = MSGLOG_ENOTFOUND;
     gathered *g = NULL;
     size_t n = 0;
-    if (!rc)
-        rc = gather_exact(t, c.cid, hlc, oid, &g, &n);
+    rc = gather_exact(t, c.cid, (op_id){ id.replica, id.seq }, &g, &n);
     if (!rc)
         rc = build_page(out, g, n);
     gathered_free(g, n);
