@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """`make bench` / `make bench-quick`: msglog's benchmarks next to Yjs, Automerge
-and Loro, in one run (issue 5).
+and Loro, in one run.
 
     python3 bench/run.py                 # full scale (1,000,000 ops), writes docs/benchmarks.md
     python3 bench/run.py --ops 200000    # another scale
@@ -764,7 +764,7 @@ def write_doc(a, path, png_name, ctx):
       "(or `python3 bench/run.py --ops N`); the raw results are in `bench/results/*.json`." % (
           ctx["date"], fmt(a.ops), a.seed, fmt(min(a.ops, a.peer_ops)), fmt(peer_scales(a)["automerge"])))
     w("")
-    w("## Targets of issue 5")
+    w("## Targets")
     w("")
     w("| target | measured in this run | |")
     w("|---|---|---|")

@@ -1,4 +1,4 @@
-/* Erasing an op's text (docs/design.md, "Deleted text is erased"): a delete
+/* Erasing an op's text (docs/design.md, "Merge rules", Erasure): a delete
  * removes the text of its message and of every edit of it. The erased op
  * keeps the body's hash, so its hash and the conversation digest do not
  * change. */

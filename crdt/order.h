@@ -1,4 +1,4 @@
-/* The total message order (docs/design.md, "Message order"): by hybrid
+/* The total message order (docs/design.md, "Clock and order"): by hybrid
  * logical clock, then origin replica, then seq. Every replica sorts messages,
  * read markers and a batch's ops by it, so it is written once, here. */
 #ifndef MSGLOG_CRDT_ORDER_H
