@@ -1,6 +1,7 @@
 /* The merge rules on one message (crdt/message.c): last-writer-wins edits
  * with concurrent heads as a conflict, author-only edits and deletes,
- * delete-wins, add-wins reactions kept sorted by (key, user). */
+ * delete-wins, add-wins reactions kept sorted by (key, user), and which
+ * edit's text a view shows (msg_shown_edit). */
 #include <criterion/criterion.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -703,4 +704,106 @@ Test(message, concurrent_edits_commute)
                     runs++;
                 }
     cr_assert_eq(runs, 12);
+}
+
+/* ---- the shown edit ------------------------------------------------------ */
+
+/* Asserts msg_shown_edit shows edit `id`. */
+static void assert_shown(const msg_state *m, op_id id)
+{
+    op_id got = ID(0, 0);
+    cr_assert_eq(msg_shown_edit(m, &got), 1, "no edit shown, want %llu.%llu",
+                 (unsigned long long)id.replica, (unsigned long long)id.seq);
+    cr_assert(op_id_cmp(got, id) == 0, "shown %llu.%llu, want %llu.%llu",
+              (unsigned long long)got.replica, (unsigned long long)got.seq,
+              (unsigned long long)id.replica, (unsigned long long)id.seq);
+}
+
+static void assert_shows_send(const msg_state *m)
+{
+    op_id got = ID(0, 0);
+    cr_assert_eq(msg_shown_edit(m, &got), 0, "edit %llu.%llu shown, want the send's text",
+                 (unsigned long long)got.replica, (unsigned long long)got.seq);
+}
+
+/* No edit: the send's text; after edits: the one with the greatest (hlc,
+ * replica, seq), whatever the order they came in. */
+Test(message, shown_edit_is_the_best)
+{
+    msg_state m;
+    init_alice(&m);
+    assert_shows_send(&m);
+    op e1 = edit_op(ID(1, 2), 1000, "alice", NULL, 0);
+    cr_assert_eq(msg_apply_edit(&m, &e1), 0);
+    assert_shown(&m, ID(1, 2));
+    /* Concurrent edits, the greatest applied first: hlc decides, then the
+     * replica, then the seq. */
+    op_id r1[] = { ID(1, 2) };
+    op e2 = edit_op(ID(2, 5), 2000, "alice", r1, 1);
+    op e3 = edit_op(ID(3, 1), 1999, "alice", r1, 1);   /* lower hlc, greater replica */
+    op e4 = edit_op(ID(2, 4), 2000, "alice", r1, 1);   /* same hlc and replica, lower seq */
+    op e5 = edit_op(ID(1, 9), 2000, "alice", r1, 1);   /* same hlc, lower replica */
+    cr_assert_eq(msg_apply_edit(&m, &e2), 0);
+    cr_assert_eq(msg_apply_edit(&m, &e3), 0);
+    cr_assert_eq(msg_apply_edit(&m, &e4), 0);
+    cr_assert_eq(msg_apply_edit(&m, &e5), 0);
+    assert_shown(&m, ID(2, 5));
+    /* A later one takes over. */
+    op_id r2[] = { ID(2, 5), ID(3, 1), ID(2, 4), ID(1, 9) };
+    op e6 = edit_op(ID(1, 10), 2001, "alice", r2, 4);
+    cr_assert_eq(msg_apply_edit(&m, &e6), 0);
+    assert_shown(&m, ID(1, 10));
+    msg_free(&m);
+
+    /* The same concurrent edits, the greatest last. */
+    init_alice(&m);
+    cr_assert_eq(msg_apply_edit(&m, &e1), 0);
+    cr_assert_eq(msg_apply_edit(&m, &e5), 0);
+    assert_shown(&m, ID(1, 9));
+    cr_assert_eq(msg_apply_edit(&m, &e3), 0);
+    assert_shown(&m, ID(1, 9));
+    cr_assert_eq(msg_apply_edit(&m, &e4), 0);
+    assert_shown(&m, ID(2, 4));
+    cr_assert_eq(msg_apply_edit(&m, &e2), 0);
+    assert_shown(&m, ID(2, 5));
+    msg_free(&m);
+}
+
+/* A deleted message shows no edit, before or after further edits. */
+Test(message, shown_edit_none_after_delete)
+{
+    msg_state m;
+    init_alice(&m);
+    op e = edit_op(ID(1, 2), 1000, "alice", NULL, 0);
+    cr_assert_eq(msg_apply_edit(&m, &e), 0);
+    assert_shown(&m, ID(1, 2));
+    /* A delete by someone else changes nothing. */
+    op bad = delete_op(ID(2, 1), 1001, "bob");
+    cr_assert_eq(msg_apply_delete(&m, &bad), 0);
+    assert_shown(&m, ID(1, 2));
+    op d = delete_op(ID(1, 3), 1002, "alice");
+    cr_assert_eq(msg_apply_delete(&m, &d), 1);
+    assert_shows_send(&m);
+    op late = edit_op(ID(3, 1), 5000, "alice", NULL, 0);
+    cr_assert_eq(msg_apply_edit(&m, &late), 0);
+    assert_shows_send(&m);
+    msg_free(&m);
+}
+
+/* Edits by others than the author are never shown. */
+Test(message, shown_edit_ignores_non_author)
+{
+    msg_state m;
+    init_alice(&m);
+    op bad = edit_op(ID(2, 1), 5000, "bob", NULL, 0);
+    cr_assert_eq(msg_apply_edit(&m, &bad), 0);
+    assert_shows_send(&m);
+    op good = edit_op(ID(1, 2), 1000, "alice", NULL, 0);
+    cr_assert_eq(msg_apply_edit(&m, &good), 0);
+    assert_shown(&m, ID(1, 2));
+    op_id refs[] = { ID(1, 2) };
+    op bad2 = edit_op(ID(9, 9), 9000, "alicee", refs, 1);
+    cr_assert_eq(msg_apply_edit(&m, &bad2), 0);
+    assert_shown(&m, ID(1, 2));
+    msg_free(&m);
 }
