@@ -1,4 +1,4 @@
-/* A version vector on its own, as a stored record (src/peers.c keeps the
+/* A version vector on its own, as a stored record (sync/peers.c keeps the
  * vector each device acknowledged): the flat MessagePack array
  * [replica, seq, replica, seq, ...] that session messages carry, replicas
  * strictly ascending, every value >= 1, each in its smallest form. */
@@ -12,7 +12,7 @@
 
 /* 1 when v[0..n) is a version vector: replicas strictly ascending, every
  * replica and seq >= 1 (v may be NULL only when n is 0); 0 otherwise. The
- * one check of that shape for the codecs and src/. */
+ * one check of that shape for the codecs and the layers above. */
 int codec_vv_valid(const op_id *v, size_t n);
 
 /* Encodes v[0..n) into a new malloc'd buffer (caller frees). CODEC_EINVAL

@@ -1,6 +1,6 @@
 /* Byte strings in bytewise order, a prefix first: the order of read markers
  * (crdt/conv.c), of a session's conversations and a STATUS's members
- * (codec/, src/). Header only: every layer may use it. */
+ * (codec/, sync/, net/). Header only: every layer may use it. */
 #ifndef MSGLOG_CRDT_BYTES_H
 #define MSGLOG_CRDT_BYTES_H
 

@@ -1,6 +1,6 @@
 /* Per-conversation replica state: what is delivered (version vector, max
  * hlc, digest, counts), this replica's causal context at its last op, and
- * the read markers. Pure data; log/ stores it, src/ keeps it cached for the
+ * the read markers. Pure data; log/ stores it, engine/ keeps it cached for the
  * length of one transaction. */
 #ifndef MSGLOG_CRDT_CONV_H
 #define MSGLOG_CRDT_CONV_H

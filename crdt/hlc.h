@@ -1,4 +1,4 @@
-/* The hybrid logical clock rule of TRACE.md: an op created at wall clock
+/* The hybrid logical clock rule (docs/design.md, "Clock and order"): an op created at wall clock
  * reading t (ms) gets max(t << 16, maxhlc + 1), where maxhlc is the largest
  * hlc delivered in its conversation. The low 16 bits order ops made within
  * one millisecond, or while the wall clock is behind what was seen. */

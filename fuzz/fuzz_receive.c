@@ -407,7 +407,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             /* A partial result may change on a repeat: an op dropped for a
              * full buffer can be ready now (its dependency came later in the
              * batch), and an equivocating version is a plain duplicate once
-             * kept as evidence (src/equivocal.c). */
+             * kept as evidence (engine/equivocal.c). */
             FAIL("the same call made again gave %s (%s), the first %s (%s)",
                  msglog_strerror(again_rc), msglog_errmsg(store), msglog_strerror(rc), err);
         }

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the session engine (src/session.h) as the peer of a
+ * libFuzzer target: the session engine (sync/session.h) as the peer of a
  * hostile or broken replica. Each input is the byte stream one side of a
  * session receives; the engine must never crash, leak or hit UB, must only
  * ever write whole valid frames, and must not change the store except by

@@ -1,4 +1,4 @@
-/* One TCP connection carrying one session (src/session.h): what the client
+/* One TCP connection carrying one session (sync/session.h): what the client
  * (net/client.c) and the relay (net/relay.c) share. Internal to the library.
  *
  * Bytes read go to session_feed(); after every session call the owner calls

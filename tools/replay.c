@@ -1,5 +1,5 @@
 /*
- * replay.c - `msglog replay TRACE [--dir DIR]` (TRACE.md is the contract).
+ * replay.c - `msglog replay TRACE [--dir DIR]` (docs/cli.md: the trace format and its choices).
  *
  * Every replica of the trace is a real store in DIR/replica-<id>, opened
  * through the public API with an injected clock that reads the `t` of the
@@ -553,7 +553,7 @@ static int create_op(const op_spec *spec, const op_args *a, msglog_id *id)
     return MSGLOG_EINVAL;
 }
 
-/* The API refuses exactly what TRACE.md calls an invalid operation, so those
+/* The API refuses exactly what the replay contract calls an invalid operation, so those
  * refusals are trace errors (exit 2); anything else is a failure (exit 1). */
 static int op_refused(const replay *rp, const op_spec *spec, const op_args *a,
                       int rc)

@@ -1,6 +1,6 @@
 /*
  * replay.h - `msglog replay TRACE [--dir DIR]`: runs a conformance trace
- * (TRACE.md) against real stores, and the scratch-directory helpers that
+ * (docs/cli.md) against real stores, and the scratch-directory helpers that
  * `msglog demo` shares with it.
  */
 #ifndef MSGLOG_TOOLS_REPLAY_H

@@ -1,5 +1,5 @@
 /*
- * trace_json.h - reading the fields of one replay-trace line (TRACE.md).
+ * trace_json.h - reading the fields of one replay-trace line (docs/cli.md).
  *
  * A line is parsed into a trace_line; the getters check presence, type and
  * range of one field, and on failure leave a one-line reason in `why`

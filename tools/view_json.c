@@ -31,7 +31,7 @@ void view_id_text(char out[VIEW_ID_MAX], msglog_id id)
     snprintf(out, VIEW_ID_MAX, "%" PRIu64 ".%" PRIu64, id.replica, id.seq);
 }
 
-/* Message order (TRACE.md, "Order"): (hlc, origin replica, seq). */
+/* Message order (docs/design.md, "Clock and order"): (hlc, origin replica, seq). */
 static int order_cmp(uint64_t hlc_a, msglog_id a, uint64_t hlc_b, msglog_id b)
 {
     if (hlc_a != hlc_b)

@@ -1,6 +1,6 @@
 /*
  * view_json.h - a replica's view, walked through the public API and printed
- * as the JSON lines of a replay `check` (TRACE.md, "Output").
+ * as the JSON lines of a replay `check` (docs/cli.md).
  *
  * Every function that can fail returns 0, or -1 with a one-line reason in
  * `why` (VIEW_WHY_MAX bytes), which the caller prefixes and prints.

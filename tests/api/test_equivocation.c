@@ -1,5 +1,5 @@
 /*
- * Seeded random test of the equivocation rule (src/equivocal.c): whatever
+ * Seeded random test of the equivocation rule (engine/equivocal.c): whatever
  * order the versions of an id arrive in, replicas that hold the same
  * versions show the same thing.
  *

@@ -1,4 +1,4 @@
-/* Remote ops that break the rules (issue 3, section 3): equivocation and a
+/* Remote ops that break the rules (docs/reliability.md, hostile ops): equivocation and a
  * flood of ops whose dependencies never arrive. */
 #include <criterion/criterion.h>
 

@@ -9,7 +9,7 @@
  * batched), partial one-way syncs (one conversation or all), restarts and
  * clock readings that jump, repeat and go backwards.
  *
- * Beside the stores runs a model of TRACE.md: which ops each replica holds
+ * Beside the stores runs a model of the merge rules (docs/design.md): which ops each replica holds
  * (delivered / pending) and, from that alone, the view each must show. After
  * most steps the touched replica's whole view (conversations, vv, pending,
  * read markers, every message with every field and reaction) is compared

@@ -428,7 +428,7 @@ Test(receive, op_bytes_are_stable)
 
 /* A forged op from the network: mallory's own valid ops, re-encoded through
  * the codec (the only way to make one: no correct replica creates it) as
- * an edit and a delete of alice's message. TRACE.md: such ops are delivered,
+ * an edit and a delete of alice's message. docs/design.md ("Validity"): such ops are delivered,
  * count in the vv, and change nothing - the same way on every replica. */
 static bytes forge(const bytes *legit, uint8_t kind, const char *body)
 {

@@ -1,4 +1,4 @@
-/* codec/vv_codec.c: a bare version vector, as src/peers.c stores it. */
+/* codec/vv_codec.c: a bare version vector, as sync/peers.c stores it. */
 #include <criterion/criterion.h>
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* Writing replay traces and their expected output (the format of
- * ../shared/conformance/TRACE.md) from a test's own data: JSON strings, and
+ * `msglog replay`, docs/cli.md) from a test's own data: JSON strings, and
  * the line a `check` prints for one conversation of one replica. */
 #ifndef TEST_TRACE_WRITER_H
 #define TEST_TRACE_WRITER_H

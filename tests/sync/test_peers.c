@@ -1,4 +1,4 @@
-/* src/peers.c: the relay's per-device records and the STATUS computed from
+/* sync/peers.c: the relay's per-device records and the STATUS computed from
  * them, the client's record of ACK and STATUS, and the public delivery
  * status built on it (docs/protocol.md, sections 6 and 7). */
 #include <criterion/criterion.h>

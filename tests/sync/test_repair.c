@@ -1,4 +1,4 @@
-/* The store side of the repair exchange (src/repair.c, docs/protocol.md 5):
+/* The store side of the repair exchange (sync/repair.c, docs/protocol.md 5):
  * two stores that share thousands of ops and differ in ways their vectors
  * cannot show. An in-memory driver runs the exchange to its end through the
  * session codec (every message is encoded, counted and decoded again) and

@@ -1,4 +1,4 @@
-/* The session engine without sockets (src/session.c, docs/protocol.md 3):
+/* The session engine without sockets (sync/session.c, docs/protocol.md 3):
  * two sessions wired back to back, bytes moved in random chunks, the
  * connection cut at every byte offset, frames duplicated or reordered.
  * Random parts print their seed (MSGLOG_SEED replays one). */

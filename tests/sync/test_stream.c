@@ -1,4 +1,4 @@
-/* The sender side of the session op stream (src/stream.c, docs/protocol.md
+/* The sender side of the session op stream (sync/stream.c, docs/protocol.md
  * 3.2-3.3): the batches carry exactly what a one-shot sync response would,
  * in causal order, within the budget, and never end with a message erased
  * but not deleted at the receiver unless the doc says they may. */
@@ -251,7 +251,7 @@ static void check_order(const pulled *x)
         cr_assert_eq(codec_op_decode(&o, all[i].p, all[i].n), CODEC_OK);
         if (seen_has(&s, NULL, 0, o.id)) {
             /* Another version of an id already sent: the receiver keeps it
-             * as evidence whatever its hlc and deps (src/stream.c). */
+             * as evidence whatever its hlc and deps (sync/stream.c). */
             codec_op_clear(&o);
             continue;
         }

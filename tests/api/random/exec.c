@@ -270,7 +270,7 @@ static int exec_illegal(sched *s, const step *st)
 
 /* May replica q relay op i: it holds it, and still with its text (a holder
  * that deleted the message sends it erased: not what the origin created,
- * and TRACE.md does not say what such bytes show)? */
+ * and the replay contract does not say what such bytes show)? */
 int relay_ok(const sched *s, int q, int i)
 {
     const mop *o = &s->ops[i];

@@ -1,5 +1,5 @@
 /*
- * The model of TRACE.md: which ops each replica holds, delivered or pending,
+ * The model of the merge rules (docs/design.md): which ops each replica holds, delivered or pending,
  * and from that alone the view it must show. Written for clarity, not speed:
  * every question is answered by a scan over all ops.
  */

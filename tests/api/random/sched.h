@@ -4,13 +4,13 @@
  * A schedule is data: a `plan` (its replicas and a list of steps) drawn from
  * a seed by gen.c while it runs, then run again by exec.c with any subset of
  * its steps, so that shrink.c can cut a failing plan down and trace_out.c can
- * write what is left as a replay trace (TRACE.md). Steps name ops by the id
+ * write what is left as a replay trace (docs/cli.md). Steps name ops by the id
  * of the step that created them, never by position, so removing a step
  * changes nothing else; a step that has become impossible (an edit of a
  * message whose send was removed, a delivery of nothing) is skipped, always
  * the same way, by rules that read only the model.
  *
- * Beside the stores runs a model of TRACE.md (model.c): which ops each
+ * Beside the stores runs a model of the merge rules (model.c): which ops each
  * replica holds (delivered / pending) and, from that alone, the view each
  * must show. verify.c compares the library with it.
  */

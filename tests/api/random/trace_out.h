@@ -1,5 +1,5 @@
 /*
- * The replay trace (TRACE.md) of one run of a plan, with the output the
+ * The replay trace (docs/cli.md) of one run of a plan, with the output the
  * model says a correct replay prints. Every hook does nothing when t is
  * NULL, so exec.c calls them unconditionally.
  *
@@ -7,7 +7,7 @@
  * - replicas, creates (with their clock readings), syncs, restarts: as run;
  * - a delivery: a `deliver` of the same ops in the same order, always as the
  *   origin's bytes and one receive at a time; a batch or relayed copies are
- *   named in a "note" field (TRACE.md ignores unknown fields), and counted
+ *   named in a "note" field (a replay ignores unknown fields), and counted
  *   as approximations;
  * - a check of one replica (and the final checks): a `check`, which prints
  *   every replica, with the model's view of every replica as expected
