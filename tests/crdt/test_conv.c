@@ -13,16 +13,6 @@
 
 #define ID(r, s) ((op_id){ (r), (s) })
 
-static uint64_t test_seed(const char *name)
-{
-    const char *env = getenv("MSGLOG_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0)
-                                : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    fprintf(stderr, "%s: seed %llu (rerun with MSGLOG_SEED=%llu)\n", name,
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
-}
-
 static void read_apply(conv_state *c, const char *user, uint64_t hlc, op_id msg)
 {
     cr_assert_eq(conv_read_apply(c, (const uint8_t *)user, strlen(user), hlc, msg), 0);

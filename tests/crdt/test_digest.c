@@ -16,16 +16,6 @@
 #define ID(r, s) ((op_id){ (r), (s) })
 #define TXT(field, lit) .field = (const uint8_t *)(lit), .field##_len = sizeof(lit) - 1
 
-static uint64_t test_seed(const char *name)
-{
-    const char *env = getenv("MSGLOG_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0)
-                                : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    fprintf(stderr, "%s: seed %llu (rerun with MSGLOG_SEED=%llu)\n", name,
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
-}
-
 static int dig_eq(digest a, digest b)
 {
     return a.lo == b.lo && a.hi == b.hi;

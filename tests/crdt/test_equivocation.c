@@ -14,16 +14,6 @@
 #include "crdt/equivocation.h"
 #include "support/rng.h"
 
-static uint64_t test_seed(const char *name)
-{
-    const char *env = getenv("MSGLOG_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0)
-                                : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    fprintf(stderr, "%s: seed %llu (rerun with MSGLOG_SEED=%llu)\n", name,
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
-}
-
 typedef struct hash {
     uint8_t b[OP_HASH_LEN];
 } hash;

@@ -10,16 +10,6 @@
 #include "crdt/hlc.h"
 #include "support/rng.h"
 
-static uint64_t test_seed(const char *name)
-{
-    const char *env = getenv("MSGLOG_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0)
-                                : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    fprintf(stderr, "%s: seed %llu (rerun with MSGLOG_SEED=%llu)\n", name,
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
-}
-
 #define T0 UINT64_C(1700000000000)
 #define H0 UINT64_C(111411200000000000)   /* T0 << 16 */
 

@@ -11,16 +11,6 @@
 
 #define ID(r, s) ((op_id){ (r), (s) })
 
-static uint64_t test_seed(const char *name)
-{
-    const char *env = getenv("MSGLOG_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0)
-                                : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    fprintf(stderr, "%s: seed %llu (rerun with MSGLOG_SEED=%llu)\n", name,
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
-}
-
 Test(op_id, cmp_orders_by_replica_then_seq)
 {
     cr_assert_eq(op_id_cmp(ID(1, 1), ID(1, 1)), 0);

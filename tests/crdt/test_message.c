@@ -16,16 +16,6 @@
 #define ID(r, s) ((op_id){ (r), (s) })
 #define TARGET ID(1, 1)   /* the message under test: alice's 1.1 */
 
-static uint64_t test_seed(const char *name)
-{
-    const char *env = getenv("MSGLOG_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0)
-                                : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    fprintf(stderr, "%s: seed %llu (rerun with MSGLOG_SEED=%llu)\n", name,
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
-}
-
 /* ---- op builders (strings are literals, so they outlive the ops) ------- */
 
 static op base_op(uint8_t kind, op_id id, uint64_t hlc, const char *user)

@@ -191,16 +191,6 @@ Test(vv, covers)
 
 /* The seed of a random test: env MSGLOG_SEED, else the time; printed so a
  * failure can be rerun. */
-static uint64_t test_seed(const char *name)
-{
-    const char *env = getenv("MSGLOG_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0)
-                                : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    fprintf(stderr, "%s: seed %llu (rerun with MSGLOG_SEED=%llu)\n", name,
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
-}
-
 /* Thousands of replicas set in random order, some several times, against a
  * plain reference table. */
 Test(vv, many_replicas_random)

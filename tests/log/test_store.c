@@ -20,16 +20,6 @@
 #define SV(p, n) ((store_val){ (p), (n) })
 #define SVS(lit) ((store_val){ (lit), sizeof(lit) - 1 })
 
-static uint64_t test_seed(const char *name)
-{
-    const char *env = getenv("MSGLOG_SEED");
-    uint64_t seed = env && *env ? strtoull(env, NULL, 0)
-                                : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
-    fprintf(stderr, "%s: seed %llu (rerun with MSGLOG_SEED=%llu)\n", name,
-            (unsigned long long)seed, (unsigned long long)seed);
-    return seed;
-}
-
 /* Each test gets a fresh directory `root`; the store lives in root/db (which
  * store_open creates). */
 static char *root;

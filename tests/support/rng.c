@@ -1,5 +1,10 @@
 #include "support/rng.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
 uint64_t rng_splitmix64(uint64_t *state)
 {
     uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
@@ -69,4 +74,14 @@ void rng_shuffle_int(rng *r, int *v, int n)
         v[i] = v[j];
         v[j] = t;
     }
+}
+
+uint64_t test_seed(const char *name)
+{
+    const char *env = getenv("MSGLOG_SEED");
+    uint64_t seed = env && *env ? strtoull(env, NULL, 0)
+                                : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    fprintf(stderr, "%s: seed %llu (rerun with MSGLOG_SEED=%llu)\n", name,
+            (unsigned long long)seed, (unsigned long long)seed);
+    return seed;
 }

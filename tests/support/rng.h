@@ -20,6 +20,9 @@ uint64_t rng_below(rng *r, uint64_t n);
 uint64_t rng_range(rng *r, uint64_t lo, uint64_t hi);
 /* 1 with probability percent/100. */
 int rng_chance(rng *r, unsigned percent);
+/* The seed of a random test: MSGLOG_SEED when set, else one from the time
+ * and pid; printed to stderr with `name` and how to replay it. */
+uint64_t test_seed(const char *name);
 /* Fisher-Yates shuffle of n ints. */
 void rng_shuffle_int(rng *r, int *v, int n);
 
