@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codec/op_codec.h"
+#include "crdt/grow.h"
 
 void codec_out_init(codec_out *o, size_t hint)
 {
@@ -20,18 +21,10 @@ void codec_out_init(codec_out *o, size_t hint)
 
 static int grow(codec_out *o, size_t need)
 {
-    size_t cap = o->cap ? o->cap : 64;
-
-    while (cap < need) {
-        if (cap > SIZE_MAX / 2)
-            return -1;
-        cap *= 2;
-    }
-    uint8_t *p = realloc(o->data, cap);
+    uint8_t *p = grow_array(o->data, &o->cap, need < 64 ? 64 : need, 1);
     if (p == NULL)
         return -1;
     o->data = p;
-    o->cap = cap;
     return 0;
 }
 

@@ -1,4 +1,5 @@
 #include "crdt/vv.h"
+#include "crdt/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +33,10 @@ static int reserve(vv *v, size_t want)
 {
     if (want <= v->cap)
         return 0;
-    size_t cap = v->cap ? v->cap * 2 : 8;
-    while (cap < want)
-        cap *= 2;
-    op_id *e = realloc(v->e, cap * sizeof *e);
+    op_id *e = grow_array(v->e, &v->cap, want < 8 ? 8 : want, sizeof *e);
     if (!e)
         return -1;
     v->e = e;
-    v->cap = cap;
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "msglog.h"
+#include "crdt/grow.h"
 
 /* How long a graceful close waits for the peer to take our last bytes and
  * end its side, before resetting the connection. */
@@ -383,14 +384,10 @@ int net_convs_add(net_convs *set, const uint8_t *conv, size_t len)
     for (size_t i = 0; i < set->n; i++)
         if (set->v[i].len == len && memcmp(set->v[i].data, conv, len) == 0)
             return MSGLOG_OK;
-    if (set->n == set->cap) {
-        size_t cap = set->cap ? set->cap * 2 : 8;
-        msglog_str *v = realloc(set->v, cap * sizeof *v);
-        if (!v)
-            return MSGLOG_ENOMEM;
-        set->v = v;
-        set->cap = cap;
-    }
+    msglog_str *v = grow_array(set->v, &set->cap, set->n + 1, sizeof *v);
+    if (!v)
+        return MSGLOG_ENOMEM;
+    set->v = v;
     if (!(copy = malloc(len + 1)))
         return MSGLOG_ENOMEM;
     memcpy(copy, conv, len);

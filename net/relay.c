@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "net/conn.h"
+#include "crdt/grow.h"
 
 #define READ_BUF 65536
 #define BACKLOG 128
@@ -80,17 +81,13 @@ static void hook_hello(void *ctx, session *s)
 {
     msglog_relay *r = ctx;
 
-    if (r->n_hellos == r->cap_hellos) {
-        size_t cap = r->cap_hellos ? r->cap_hellos * 2 : 8;
-        session **v = realloc(r->hellos, cap * sizeof *v);
-        if (!v) {
-            r->hellos_lost = 1;
-            schedule_work(r);
-            return;
-        }
-        r->hellos = v;
-        r->cap_hellos = cap;
+    session **v = grow_array(r->hellos, &r->cap_hellos, r->n_hellos + 1, sizeof *v);
+    if (!v) {
+        r->hellos_lost = 1;
+        schedule_work(r);
+        return;
     }
+    r->hellos = v;
     r->hellos[r->n_hellos++] = s;
     schedule_work(r);
 }

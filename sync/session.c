@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "crdt/bytes.h"
+#include "crdt/grow.h"
 
 #define DEFAULT_BUDGET (256u * 1024)
 #define DEFAULT_WINDOW 8u
@@ -17,19 +18,13 @@
 
 int sbuf_append(sbuf *b, const void *p, size_t n)
 {
-    if (b->cap - b->n < n) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap - b->n < n) {
-            if (cap > SIZE_MAX / 2)
-                return MSGLOG_ENOMEM;
-            cap *= 2;
-        }
-        uint8_t *q = realloc(b->p, cap);
-        if (!q)
-            return MSGLOG_ENOMEM;
-        b->p = q;
-        b->cap = cap;
-    }
+    if (n > SIZE_MAX - b->n)
+        return MSGLOG_ENOMEM;
+    size_t need = b->n + n < 4096 ? 4096 : b->n + n;
+    uint8_t *q = grow_array(b->p, &b->cap, need, 1);
+    if (!q)
+        return MSGLOG_ENOMEM;
+    b->p = q;
     if (n)
         memcpy(b->p + b->n, p, n);
     b->n += n;
@@ -66,14 +61,10 @@ static size_t conv_index(const session *s, const uint8_t *name, size_t len, int 
 
 static int conv_insert(session *s, size_t at, sconv *c)
 {
-    if (s->n_convs == s->cap_convs) {
-        size_t cap = s->cap_convs ? 2 * s->cap_convs : 8;
-        sconv **p = realloc(s->convs, cap * sizeof *p);
-        if (!p)
-            return MSGLOG_ENOMEM;
-        s->convs = p;
-        s->cap_convs = cap;
-    }
+    sconv **p = grow_array(s->convs, &s->cap_convs, s->n_convs + 1, sizeof *p);
+    if (!p)
+        return MSGLOG_ENOMEM;
+    s->convs = p;
     memmove(&s->convs[at + 1], &s->convs[at], (s->n_convs - at) * sizeof *s->convs);
     s->convs[at] = c;
     s->n_convs++;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codec/op_codec.h"
+#include "crdt/grow.h"
 
 void in_drop_staging(session *s)
 {
@@ -19,14 +20,10 @@ void in_drop_staging(session *s)
 
 static int stage_op(staging *st, const codec_bytes *op)
 {
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? 2 * st->cap : 64;
-        size_t *p = realloc(st->lens, cap * sizeof *p);
-        if (!p)
-            return MSGLOG_ENOMEM;
-        st->lens = p;
-        st->cap = cap;
-    }
+    size_t *p = grow_array(st->lens, &st->cap, st->n < 64 ? 64 : st->n + 1, sizeof *p);
+    if (!p)
+        return MSGLOG_ENOMEM;
+    st->lens = p;
     int rc = sbuf_append(&st->bytes, op->data, op->len);
     if (!rc)
         st->lens[st->n++] = op->len;

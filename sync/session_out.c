@@ -2,6 +2,7 @@
  * read from the store one read transaction at a time, framed, kept in
  * flight within the peer's window, and the ACKs that retire them. */
 #include "sync/session_int.h"
+#include "crdt/grow.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,14 +43,11 @@ static int queue_batch(session *s, const sconv *c, uint64_t no, const codec_byte
 
 int out_send_batch(session *s, sconv *c, const codec_bytes *ops, size_t n)
 {
-    if (s->n_fl == s->cap_fl) {
-        size_t cap = s->cap_fl ? 2 * s->cap_fl : SESSION_MAX_WINDOW;
-        inflight *p = realloc(s->fl, cap * sizeof *p);
-        if (!p)
-            return MSGLOG_ENOMEM;
-        s->fl = p;
-        s->cap_fl = cap;
-    }
+    size_t need = s->n_fl < SESSION_MAX_WINDOW ? SESSION_MAX_WINDOW : s->n_fl + 1;
+    inflight *p = grow_array(s->fl, &s->cap_fl, need, sizeof *p);
+    if (!p)
+        return MSGLOG_ENOMEM;
+    s->fl = p;
     int rc = queue_batch(s, c, s->next_batch_no, ops, n);
     if (!rc)
         s->fl[s->n_fl++] = (inflight){ s->next_batch_no++, c };
