@@ -1,40 +1,20 @@
-/* What a store remembers about its sync peers (src/peers.h), in TBL_PEERS,
- * and the public delivery status read from it.
- *
- * Keys start with one letter naming the record (docs/format.md):
- *
- *   "u" | replica (8, BE)                        -> the device's user (bytes)
- *   "s" | conv_len (1) | conv | replica (8, BE)  -> the vector that device
- *        acknowledged for conv: a MessagePack flat [replica, seq, ...],
- *        ascending replica (relay side)
- *   "r" | conv                                   -> what the relay told this
- *        device about conv: a STATUS message encoding (codec_status_encode),
- *        its vectors the entry-wise maxima of everything received (client)
- *
- * The length byte of "s" keys makes the devices of one conversation one
- * contiguous key range that no other conversation's keys enter ("a" is not a
- * prefix of "ab" there), so a STATUS costs one seek and one step per
- * subscribed device, whatever the number of devices the relay knows. */
+/* What a store remembers about its sync peers (sync/peers.h), and the public
+ * delivery status read from it: who is subscribed, how acknowledged vectors
+ * and STATUS records merge, the STATUS a device gets. The records themselves
+ * (keys, layouts, the scan of a conversation's devices) are
+ * log/peers_table.h's. */
 #include "sync/peers.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/vv_codec.h"
 #include "codec/session_codec.h"
+#include "codec/vv_codec.h"
 #include "crdt/bytes.h"
+#include "crdt/grow.h"
 #include "crdt/status.h"
 #include "crdt/utf8.h"
-#include "log/keys.h"
-#include "crdt/grow.h"
-
-/* Stored vectors are bounded like the ones a STATUS carries, so any of them
- * can be sent. */
-#define PEERS_MAX_VV SESSION_MAX_VV
-
-#define USER_KEY_LEN 9                           /* "u" replica */
-#define SUB_KEY_MAX (2 + MSGLOG_MAX_CONV + 8)    /* "s" len conv replica */
-#define CLIENT_KEY_MAX (1 + MSGLOG_MAX_CONV)     /* "r" conv */
+#include "log/peers_table.h"
 
 /* ---- byte strings (members and read markers in bytes_cmp order) -------- */
 
@@ -58,60 +38,6 @@ static char *dup_nul(const void *s, size_t len)
 static int max_of(const op_id *a, size_t na, const op_id *b, size_t nb, op_id **out, size_t *n)
 {
     return vv_entries_max(a, na, b, nb, out, n) ? MSGLOG_ENOMEM : MSGLOG_OK;
-}
-
-/* A stored vector: whatever does not decode to exactly one valid vector
- * is corrupt. */
-static int vec_unpack(store_val val, op_id **v, size_t *n)
-{
-    int rc = codec_vv_decode(v, n, val.data, val.len, PEERS_MAX_VV);
-    return codec_stored_rc(rc);
-}
-
-static int vec_put(store_txn *t, store_val key, const op_id *v, size_t n)
-{
-    uint8_t *enc;
-    size_t len;
-    int rc = codec_vv_encode(&enc, &len, v, n, PEERS_MAX_VV);
-    if (rc)
-        return rc;
-    rc = store_put(t, TBL_PEERS, key, (store_val){ enc, len });
-    free(enc);
-    return rc;
-}
-
-/* ---- keys --------------------------------------------------------------- */
-
-static store_val user_key(uint8_t k[USER_KEY_LEN], uint64_t replica)
-{
-    k[0] = 'u';
-    key_put_u64(k + 1, replica);
-    return (store_val){ k, USER_KEY_LEN };
-}
-
-/* The range of conv's subscribed devices. */
-static store_val sub_prefix(uint8_t k[SUB_KEY_MAX], const uint8_t *conv, size_t conv_len)
-{
-    k[0] = 's';
-    k[1] = (uint8_t)conv_len;
-    memcpy(k + 2, conv, conv_len);
-    return (store_val){ k, 2 + conv_len };
-}
-
-static store_val sub_key(uint8_t k[SUB_KEY_MAX], const uint8_t *conv, size_t conv_len,
-                         uint64_t replica)
-{
-    store_val key = sub_prefix(k, conv, conv_len);
-    key_put_u64(k + key.len, replica);
-    key.len += 8;
-    return key;
-}
-
-static store_val client_key(uint8_t k[CLIENT_KEY_MAX], const uint8_t *conv, size_t conv_len)
-{
-    k[0] = 'r';
-    memcpy(k + 1, conv, conv_len);
-    return (store_val){ k, 1 + conv_len };
 }
 
 /* ---- peers_status ------------------------------------------------------- */
@@ -194,16 +120,6 @@ static int peers_write(msglog *log, peers_write_fn fn, const void *arg, const ch
 
 /* ---- relay side --------------------------------------------------------- */
 
-/* The user recorded for device `replica` (borrowed from t). */
-static int device_user(store_txn *t, uint64_t replica, store_val *user)
-{
-    uint8_t k[USER_KEY_LEN];
-    int rc = store_get(t, TBL_PEERS, user_key(k, replica), user);
-    if (rc == MSGLOG_OK && (user->len == 0 || user->len > MSGLOG_MAX_USER))
-        return MSGLOG_ECORRUPT;
-    return rc;
-}
-
 typedef struct device_arg {
     uint64_t replica;
     const uint8_t *user;
@@ -214,12 +130,9 @@ static int device_put(msglog *log, store_txn *t, const void *arg)
 {
     const device_arg *a = arg;
     store_val have;
-    int rc = device_user(t, a->replica, &have);
-    if (rc == MSGLOG_ENOTFOUND) {
-        uint8_t k[USER_KEY_LEN];
-        return store_put(t, TBL_PEERS, user_key(k, a->replica),
-                         (store_val){ a->user, a->user_len });
-    }
+    int rc = peer_user_get(t, a->replica, &have);
+    if (rc == MSGLOG_ENOTFOUND)
+        return peer_user_put(t, a->replica, a->user, a->user_len);
     if (rc == MSGLOG_ECORRUPT)
         return ml_fail(log, rc, "the stored user of device %llu is corrupt",
                        (unsigned long long)a->replica);
@@ -251,27 +164,23 @@ typedef struct ack_arg {
 static int ack_merge(msglog *log, store_txn *t, const void *arg)
 {
     const ack_arg *a = arg;
-    store_val user, val;
-    int rc = device_user(t, a->replica, &user);
+    store_val user;
+    int rc = peer_user_get(t, a->replica, &user);
     if (rc == MSGLOG_ENOTFOUND)
         return ml_fail(log, rc, "device %llu was never seen (no HELLO recorded)",
                        (unsigned long long)a->replica);
     if (rc)
         return rc;
-    uint8_t k[SUB_KEY_MAX];
-    store_val key = sub_key(k, a->conv, a->conv_len, a->replica);
-    op_id *have = NULL, *merged = NULL;
-    size_t n_have = 0, n_merged = 0;
-    rc = store_get(t, TBL_PEERS, key, &val);
+    op_id *have, *merged = NULL;
+    size_t n_have, n_merged = 0;
+    rc = peer_acked_get(t, a->conv, a->conv_len, a->replica, &have, &n_have);
     int exists = rc == MSGLOG_OK;
-    if (exists)
-        rc = vec_unpack(val, &have, &n_have);
-    else if (rc == MSGLOG_ENOTFOUND)
+    if (rc == MSGLOG_ENOTFOUND)   /* not subscribed yet: from nothing */
         rc = MSGLOG_OK;
     if (!rc)
         rc = max_of(have, n_have, a->vv, a->n_vv, &merged, &n_merged);
     if (!rc && !(exists && vv_entries_equal(have, n_have, merged, n_merged)))
-        rc = vec_put(t, key, merged, n_merged);
+        rc = peer_acked_put(t, a->conv, a->conv_len, a->replica, merged, n_merged);
     free(have);
     free(merged);
     if (rc == MSGLOG_ECORRUPT)
@@ -363,19 +272,16 @@ static int member_add(peers_status *st, const uint8_t *user, size_t len)
     return MSGLOG_OK;
 }
 
-/* One subscribed device: unless it is one of the asking user's, its user
- * joins the members and its vector the minimum. */
-static int status_device(store_txn *t, status_walk *w, uint64_t replica, store_val val)
+/* One subscribed device (a peer_subscriber_fn): unless it is one of the
+ * asking user's, its user joins the members and its vector the minimum. */
+static int status_device(void *ctx, store_val user, store_val acked)
 {
-    store_val user;
-    int rc = device_user(t, replica, &user);
-    if (rc)
-        return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;  /* subscribed, never seen */
+    status_walk *w = ctx;
     if (bytes_cmp(user.data, user.len, w->user, w->user_len) == 0)
         return MSGLOG_OK;
     op_id *v;
     size_t n;
-    rc = vec_unpack(val, &v, &n);
+    int rc = peer_acked_decode(acked, &v, &n);
     if (!rc)
         rc = member_add(w->out, user.data, user.len);
     if (rc) {
@@ -391,30 +297,6 @@ static int status_device(store_txn *t, status_walk *w, uint64_t replica, store_v
     w->out->n_delivered_vv = vv_entries_min_into(w->out->delivered_vv, w->out->n_delivered_vv, v, n);
     free(v);
     return MSGLOG_OK;
-}
-
-/* Walks the "s" range of conv: exactly its subscribed devices. */
-static int status_walk_devices(store_txn *t, status_walk *w, const uint8_t *conv, size_t conv_len)
-{
-    uint8_t k[SUB_KEY_MAX];
-    store_val prefix = sub_prefix(k, conv, conv_len), key, val;
-    store_cursor *cur;
-    int rc = store_cursor_open(t, TBL_PEERS, &cur);
-    if (rc)
-        return rc;
-    rc = store_cursor_seek(cur, prefix, &key, &val);
-    while (rc == MSGLOG_OK && key.len >= prefix.len &&
-           memcmp(key.data, prefix.data, prefix.len) == 0) {
-        if (key.len != prefix.len + 8) {
-            rc = MSGLOG_ECORRUPT;
-            break;
-        }
-        rc = status_device(t, w, key_get_u64((const uint8_t *)key.data + prefix.len), val);
-        if (!rc)
-            rc = store_cursor_next(cur, &key, &val);
-    }
-    store_cursor_close(cur);
-    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
 }
 
 /* The store's own vector of conv (empty when it does not hold it). */
@@ -443,7 +325,7 @@ int peers_status_for(msglog *log, const uint8_t *conv, size_t conv_len, const ui
     status_walk w = { user, user_len, out, 0 };
     rc = own_vector(t, conv, conv_len, out);
     if (!rc)
-        rc = status_walk_devices(t, &w, conv, conv_len);
+        rc = peer_subscribers_foreach(t, conv, conv_len, status_device, &w);
     store_txn_abort(t);
     if (rc) {
         peers_status_clear(out);
@@ -482,19 +364,11 @@ static int client_load(store_txn *t, const uint8_t *conv, size_t conv_len, peers
 {
     memset(st, 0, sizeof *st);
     *found = 0;
-    uint8_t k[CLIENT_KEY_MAX];
-    store_val val;
-    int rc = store_get(t, TBL_PEERS, client_key(k, conv, conv_len), &val);
+    codec_status m;
+    int rc = peer_relay_status_get(t, conv, conv_len, &m);
     if (rc)
         return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
-    codec_status m;
-    rc = codec_status_decode(&m, val.data, val.len);
-    if (rc)
-        return codec_stored_rc(rc);
-    if (bytes_cmp(m.conv, m.conv_len, conv, conv_len) != 0)
-        rc = MSGLOG_ECORRUPT;   /* a record filed under another conversation */
-    else
-        rc = status_from_codec(st, &m);
+    rc = status_from_codec(st, &m);
     codec_status_clear(&m);
     if (rc)
         peers_status_clear(st);
@@ -511,15 +385,8 @@ static int client_save(store_txn *t, const uint8_t *conv, size_t conv_len, const
         members[i] = (codec_bytes){ (const uint8_t *)st->members[i].data, st->members[i].len };
     codec_status m = { conv, conv_len, st->relay_vv, st->n_relay_vv, st->delivered_vv,
                        st->n_delivered_vv, members, st->n_members };
-    uint8_t *buf;
-    size_t len;
-    int rc = codec_status_encode(&buf, &len, &m);   /* CODEC_* are MSGLOG_* numbers */
+    int rc = peer_relay_status_put(t, &m);
     free(members);
-    if (rc)
-        return rc;
-    uint8_t k[CLIENT_KEY_MAX];
-    rc = store_put(t, TBL_PEERS, client_key(k, conv, conv_len), (store_val){ buf, len });
-    free(buf);
     return rc;
 }
 

@@ -1,5 +1,5 @@
 /* What a store remembers about its sync peers (docs/protocol.md, sections 6
- * and 7), in the store's TBL_PEERS table (keys: docs/format.md), each write
+ * and 7), in the store's peers table (log/peers_table.h), each write
  * in its own committed write transaction (a full map is grown and the write
  * retried). Errors are MSGLOG_E* codes with the handle's message set; a
  * stored record that does not decode is MSGLOG_ECORRUPT. Internal to the
