@@ -132,7 +132,7 @@ static int create_once(msglog *log, void *arg)
         wctx_abort(&w);
         return log->err[0] ? rc : ml_fail(log, rc, "creating the op failed: %s", msglog_strerror(rc));
     }
-    return wctx_commit(&w);
+    return engine_commit(&w);
 }
 
 static int create_op(msglog *log, msglog_id *out, const char *conv, size_t conv_len, op *o)

@@ -70,7 +70,7 @@ static int receive_once(msglog *log, void *ctx)
         return ml_fail(log, rc, "receiving ops failed: %s", msglog_strerror(rc));
     }
     size_t equivocal = w.equivocal, dropped = w.dropped;
-    rc = wctx_commit(&w);
+    rc = engine_commit(&w);
     if (rc)
         return rc;
     if (equivocal)

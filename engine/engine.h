@@ -84,6 +84,9 @@ typedef struct wctx {
 int wctx_begin(msglog *log, wctx *w);
 /* Writes the loaded conversation states and commits; frees the context. */
 int wctx_commit(wctx *w);
+/* What every engine write ends with: settles the equivocations of every
+ * conversation w touched (equiv_settle), then wctx_commit. */
+int engine_commit(wctx *w);
 void wctx_abort(wctx *w);
 /* The state of conversation `name`, loaded once per context. With `create`,
  * a conversation the store does not know is made; without, that is

@@ -66,9 +66,7 @@ static void notify_committed(wctx *w)
 int wctx_commit(wctx *w)
 {
     int rc = MSGLOG_OK;
-    for (size_t i = 0; i < w->n_convs && !rc; i++)
-        rc = equiv_settle(w, &w->convs[i]->st);
-    if (!rc && w->totals_loaded)
+    if (w->totals_loaded)
         rc = meta_put_pending_totals(w->txn, w->pending_ops, w->pending_bytes);
     for (size_t i = 0; i < w->n_convs && !rc; i++)
         rc = conv_state_put(w->txn, &w->convs[i]->st);
