@@ -62,6 +62,33 @@ int oprec_get(store_txn *t, uint32_t cid, op_id id, uint8_t *kind, uint64_t *hlc
     return rc ? rc : oprec_parse(v, kind, hlc, enc, len);
 }
 
+int oprec_foreach(store_txn *t, uint32_t cid,
+                  int (*fn)(void *ctx, op_id id, uint8_t kind, uint64_t hlc,
+                            const uint8_t *enc, size_t len),
+                  void *ctx)
+{
+    uint8_t prefix[4];
+    key_put_u32(prefix, cid);
+    store_cursor *cur;
+    int rc = store_cursor_open(t, TBL_OPS, &cur);
+    store_val k, v;
+    if (!rc)
+        rc = store_cursor_seek(cur, (store_val){ prefix, 4 }, &k, &v);
+    while (rc == MSGLOG_OK && k.len == KEY_OP_LEN && memcmp(k.data, prefix, 4) == 0) {
+        const uint8_t *kp = k.data, *enc;
+        uint8_t kind;
+        uint64_t hlc;
+        size_t len;
+        rc = oprec_parse(v, &kind, &hlc, &enc, &len);
+        if (!rc)
+            rc = fn(ctx, (op_id){ key_get_u64(kp + 4), key_get_u64(kp + 12) }, kind, hlc, enc, len);
+        if (!rc)
+            rc = store_cursor_next(cur, &k, &v);
+    }
+    store_cursor_close(cur);
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+}
+
 int msgrec_load(store_txn *t, uint32_t cid, op_id id, uint64_t *hlc, msg_state *m)
 {
     uint8_t kind;
@@ -95,4 +122,25 @@ int msgrec_store(store_txn *t, uint32_t cid, uint64_t hlc, op_id id, const msg_s
 int stored_op_decode(op *o, const uint8_t *enc, size_t len)
 {
     return codec_stored_rc(codec_op_decode(o, enc, len));
+}
+
+/* Message states hold no message text (bodies live in op records), so
+ * they are deleted without being zeroed. After each delete the cursor seeks
+ * the conversation's first key again: what is left of it starts there. */
+int msgrec_clear(store_txn *t, uint32_t cid)
+{
+    uint8_t prefix[4];
+    key_put_u32(prefix, cid);
+    store_cursor *cur;
+    int rc = store_cursor_open(t, TBL_MSGS, &cur);
+    store_val k, v;
+    if (!rc)
+        rc = store_cursor_seek(cur, (store_val){ prefix, 4 }, &k, &v);
+    while (rc == MSGLOG_OK && k.len == KEY_MSG_LEN && memcmp(k.data, prefix, 4) == 0) {
+        rc = store_cursor_del(cur);
+        if (!rc)
+            rc = store_cursor_seek(cur, (store_val){ prefix, 4 }, &k, &v);
+    }
+    store_cursor_close(cur);
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
 }

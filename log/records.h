@@ -24,12 +24,23 @@ int oprec_get(store_txn *t, uint32_t cid, op_id id, uint8_t *kind, uint64_t *hlc
 /* Splits a record value (any table holding that shape): MSGLOG_ECORRUPT
  * when it is shorter than its head. The encoding borrows from v. */
 int oprec_parse(store_val v, uint8_t *kind, uint64_t *hlc, const uint8_t **enc, size_t *len);
+/* Calls fn for every op record of conversation cid in key order (replica,
+ * seq), stopping at the first non-zero return, which it returns. The
+ * encoding is borrowed for the call only: fn must not write to t.
+ * MSGLOG_ECORRUPT for a record shorter than its head. */
+int oprec_foreach(store_txn *t, uint32_t cid,
+                  int (*fn)(void *ctx, op_id id, uint8_t kind, uint64_t hlc,
+                            const uint8_t *enc, size_t len),
+                  void *ctx);
 
 /* ---- message states in TBL_MSGS ---------------------------------------- */
 /* Loads the message whose send is `id`: MSGLOG_ENOTFOUND when no delivered
  * send has that id. *hlc is its position in message order. */
 int msgrec_load(store_txn *t, uint32_t cid, op_id id, uint64_t *hlc, msg_state *m);
 int msgrec_store(store_txn *t, uint32_t cid, uint64_t hlc, op_id id, const msg_state *m);
+/* Deletes every message state of conversation cid (a rebuild writes them
+ * again). Returns MSGLOG_OK or the store's code. */
+int msgrec_clear(store_txn *t, uint32_t cid);
 
 /* Decodes op bytes the store holds: a failure is MSGLOG_ECORRUPT, except
  * running out of memory (MSGLOG_ENOMEM). */
