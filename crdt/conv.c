@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "crdt/bytes.h"
-#include "crdt/order.h"
 #include "crdt/grow.h"
+#include "crdt/order.h"
 
 void conv_free(conv_state *c)
 {

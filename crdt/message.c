@@ -1,7 +1,7 @@
 #include "crdt/message.h"
 #include "crdt/bytes.h"
-#include "crdt/order.h"
 #include "crdt/grow.h"
+#include "crdt/order.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crdt/grow.h"
 #include "log/convs.h"
 #include "log/meta.h"
-#include "crdt/grow.h"
 
 int wctx_begin(msglog *log, wctx *w)
 {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "msglog.h"
 #include "crdt/grow.h"
+#include "msglog.h"
 
 /* How long a graceful close waits for the peer to take our last bytes and
  * end its side, before resetting the connection. */

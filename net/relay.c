@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/conn.h"
 #include "crdt/grow.h"
+#include "net/conn.h"
 
 #define READ_BUF 65536
 #define BACKLOG 128

@@ -1,8 +1,8 @@
 /* The session's streams to the peer (docs/protocol.md 3.2 to 3.5): batches
  * read from the store one read transaction at a time, framed, kept in
  * flight within the peer's window, and the ACKs that retire them. */
-#include "sync/session_int.h"
 #include "crdt/grow.h"
+#include "sync/session_int.h"
 
 #include <stdlib.h>
 #include <string.h>
