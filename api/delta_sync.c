@@ -1,6 +1,6 @@
 /* Delta sync without sockets: the receiver sends its version vectors, the
  * sender answers with the delivered ops the receiver lacks. One round trip.
- * Ops are read from TBL_OPS by (cid, replica, seq) ranges: for each origin
+ * Ops are read by (origin, seq) ranges (log/op_range.h): for each origin
  * only the suffix past the receiver's entry, a sequential cursor walk. */
 #include "engine/engine.h"
 
@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "codec/op_codec.h"
-#include "log/keys.h"
 #include "crdt/grow.h"
+#include "log/op_range.h"
 
 static int read_begin(msglog *log, store_txn **t)
 {
@@ -119,26 +119,26 @@ static int oplist_push(void *ctx, const uint8_t *p, size_t len)
     return MSGLOG_OK;
 }
 
-/* Ops of origin `replica` with seq in [from, to]. */
-static int append_range(store_cursor *cur, uint32_t cid, uint64_t replica, uint64_t from,
-                        uint64_t to, oplist *l)
+/* The versions of origin `replica` with seq in [from, to] that range r
+ * reads (the delivered ones or the evidence), in seq order. */
+static int append_range(op_range *r, uint64_t replica, uint64_t from, uint64_t to, oplist *l)
 {
-    uint8_t key[KEY_OP_LEN];
-    key_op(key, cid, (op_id){ replica, from });
-    store_val k, v;
-    int rc = store_cursor_seek(cur, (store_val){ key, sizeof key }, &k, &v);
-    while (rc == MSGLOG_OK && k.len == KEY_OP_LEN && memcmp(k.data, key, 12) == 0 &&
-           key_get_u64((const uint8_t *)k.data + 12) <= to) {
-        if (v.len < OPREC_HEAD)
-            return MSGLOG_ECORRUPT;
-        rc = oplist_push(l, (const uint8_t *)v.data + OPREC_HEAD, v.len - OPREC_HEAD);
+    const uint8_t *enc;
+    size_t len;
+    int rc = op_range_seek(r, replica, from, to);
+    while (rc == MSGLOG_OK) {
+        rc = op_range_encoding(r, &enc, &len);
         if (!rc)
-            rc = store_cursor_next(cur, &k, &v);
+            rc = oplist_push(l, enc, len);
+        if (!rc)
+            rc = op_range_next(r);
     }
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
 }
 
-/* Everything delivered here in `name` that `theirs` does not cover. */
+/* Everything delivered here in `name` that `theirs` does not cover, and
+ * the other versions of those ids when the conversation holds evidence
+ * (each origin's right after its delivered ones). */
 static int append_missing(store_txn *t, const uint8_t *name, size_t len,
                           const codec_vv_conv *theirs, oplist *l)
 {
@@ -150,21 +150,24 @@ static int append_missing(store_txn *t, const uint8_t *name, size_t len,
     for (size_t i = 0; theirs && i < theirs->n_vv && !rc; i++)
         if (vv_set(&have, theirs->vv[i].replica, theirs->vv[i].seq) != 0)
             rc = MSGLOG_ENOMEM;
-    store_cursor *cur = NULL;
-    int evidence = 0;   /* other versions of equivocated ids go along */
+    op_range ops = { 0 }, ev = { 0 };
+    int evidence = 0;
     if (!rc)
         rc = equiv_held(t, c.cid, &evidence);
     if (!rc)
-        rc = store_cursor_open(t, TBL_OPS, &cur);
+        rc = op_range_open(&ops, t, OP_RANGE_OPS, c.cid);
+    if (!rc && evidence)
+        rc = op_range_open(&ev, t, OP_RANGE_EVIDENCE, c.cid);
     for (size_t i = 0; i < c.delivered.n && !rc; i++) {
         op_id e = c.delivered.e[i];
         uint64_t from = vv_get(&have, e.replica) + 1;
         if (from <= e.seq)
-            rc = append_range(cur, c.cid, e.replica, from, e.seq, l);
+            rc = append_range(&ops, e.replica, from, e.seq, l);
         if (!rc && from <= e.seq && evidence)
-            rc = equiv_append(t, c.cid, e.replica, from, e.seq, oplist_push, l);
+            rc = append_range(&ev, e.replica, from, e.seq, l);
     }
-    store_cursor_close(cur);
+    op_range_close(&ev);
+    op_range_close(&ops);
     vv_free(&have);
     conv_free(&c);
     return rc;

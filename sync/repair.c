@@ -1,19 +1,20 @@
 /* Range fingerprints and one side's step of the repair exchange
- * (docs/protocol.md 5; the contract is in src/repair.h).
+ * (docs/protocol.md 5; the contract is in sync/repair.h).
  *
- * Every step reads a range (replica, lo..hi) once: TBL_OPS from cid|r|lo,
- * decoding and hashing each record (a record does not store its hash), then
- * TBL_EQUIVOCAL from cid|r|lo|0, whose keys carry the hash. The one pass
- * gives the range's fingerprint, the fingerprints of its split and, while
- * there are few, the versions themselves, so answering an item never reads
- * its range twice. Hashing is the cost (about a decode per version); a
- * repair is rare (see "Not decided yet" in the doc for stored sums). */
+ * Every step reads a range (replica, lo..hi) once (log/op_range.h): the
+ * delivered versions from seq lo, decoding and hashing each record (a
+ * record does not store its hash), then the evidence from seq lo, whose
+ * hashes come with the entry. The one pass gives the range's fingerprint,
+ * the fingerprints of its split and, while there are few, the versions
+ * themselves, so answering an item never reads its range twice. Hashing is
+ * the cost (about a decode per version); a repair is rare (see "Not decided
+ * yet" in the doc for stored sums). */
 #include "sync/repair.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "log/keys.h"
+#include "log/op_range.h"
 
 typedef int (*version_fn)(void *ctx, uint64_t seq, const uint8_t hash[OP_HASH_LEN]);
 
@@ -24,50 +25,41 @@ static int range_valid(uint64_t replica, uint64_t lo, uint64_t hi)
     return replica >= 1 && lo >= 1 && lo <= hi;
 }
 
-/* The key is in the table's shape, of this cid and replica, at most hi. */
-static int key_in_range(store_val k, size_t klen, const uint8_t prefix[12], uint64_t hi)
+/* A delivered version's hash is that of its decoded op, as the digest took
+ * it; a record whose op is not the key's is damage, not a version. */
+static int record_visit(const op_range *r, version_fn fn, void *ctx)
 {
-    return k.len == klen && memcmp(k.data, prefix, 12) == 0 &&
-           key_get_u64((const uint8_t *)k.data + 12) <= hi;
-}
-
-/* A TBL_OPS record's hash is that of its decoded op, as the digest took it;
- * a record whose op is not the key's is damage, not a version. */
-static int record_visit(store_val v, op_id id, version_fn fn, void *ctx)
-{
-    if (v.len < OPREC_HEAD)
-        return MSGLOG_ECORRUPT;
+    const uint8_t *enc;
+    size_t len;
+    int rc = op_range_encoding(r, &enc, &len);
+    if (rc)
+        return rc;
     op o;
-    int rc = stored_op_decode(&o, (const uint8_t *)v.data + OPREC_HEAD, v.len - OPREC_HEAD);
+    rc = stored_op_decode(&o, enc, len);
     if (rc)
         return rc;
     uint8_t hash[OP_HASH_LEN];
     digest_to_bytes(hash, digest_op_content(&o));
-    int same = op_id_cmp(o.id, id) == 0;
+    int same = op_id_cmp(o.id, r->id) == 0;
     codec_op_clear(&o);
-    return same ? fn(ctx, id.seq, hash) : MSGLOG_ECORRUPT;
+    return same ? fn(ctx, r->id.seq, hash) : MSGLOG_ECORRUPT;
 }
 
-static int walk_table(store_txn *t, int evidence, uint32_t cid, uint64_t replica, uint64_t lo,
-                      uint64_t hi, version_fn fn, void *ctx)
+/* Calls fn for every version of the range in one table, in key order. An
+ * evidence entry's hash is its key's: its record is not read. */
+static int walk_table(store_txn *t, enum op_range_table table, uint32_t cid, uint64_t replica,
+                      uint64_t lo, uint64_t hi, version_fn fn, void *ctx)
 {
-    uint8_t key[KEY_EQUIV_LEN] = { 0 };   /* evidence: hash 0, the first of seq lo */
-    key_op(key, cid, (op_id){ replica, lo });
-    size_t klen = evidence ? KEY_EQUIV_LEN : KEY_OP_LEN;
-    store_cursor *cur = NULL;
-    store_val k = { NULL, 0 }, v = { NULL, 0 };
-    int rc = store_cursor_open(t, evidence ? TBL_EQUIVOCAL : TBL_OPS, &cur);
+    op_range r;
+    int rc = op_range_open(&r, t, table, cid);
     if (!rc)
-        rc = store_cursor_seek(cur, (store_val){ key, klen }, &k, &v);
-    while (rc == MSGLOG_OK && key_in_range(k, klen, key, hi)) {
-        const uint8_t *kp = k.data;
-        uint64_t seq = key_get_u64(kp + 12);
-        rc = evidence ? fn(ctx, seq, kp + KEY_OP_LEN)
-                      : record_visit(v, (op_id){ replica, seq }, fn, ctx);
+        rc = op_range_seek(&r, replica, lo, hi);
+    while (rc == MSGLOG_OK) {
+        rc = table == OP_RANGE_EVIDENCE ? fn(ctx, r.id.seq, r.hash) : record_visit(&r, fn, ctx);
         if (!rc)
-            rc = store_cursor_next(cur, &k, &v);
+            rc = op_range_next(&r);
     }
-    store_cursor_close(cur);
+    op_range_close(&r);
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
 }
 
@@ -76,10 +68,10 @@ static int walk_table(store_txn *t, int evidence, uint32_t cid, uint64_t replica
 static int walk_range(store_txn *t, const conv_state *c, uint64_t replica, uint64_t lo,
                       uint64_t hi, version_fn fn, void *ctx)
 {
-    int rc = walk_table(t, 0, c->cid, replica, lo, hi, fn, ctx);
+    int rc = walk_table(t, OP_RANGE_OPS, c->cid, replica, lo, hi, fn, ctx);
     uint64_t top = vv_get(&c->delivered, replica);
     if (!rc && lo <= top)
-        rc = walk_table(t, 1, c->cid, replica, lo, hi < top ? hi : top, fn, ctx);
+        rc = walk_table(t, OP_RANGE_EVIDENCE, c->cid, replica, lo, hi < top ? hi : top, fn, ctx);
     return rc;
 }
 
@@ -151,7 +143,8 @@ static int version_cmp(const void *a, const void *b)
     return memcmp(x->hash, y->hash, OP_HASH_LEN);
 }
 
-/* The walk gives TBL_OPS then TBL_EQUIVOCAL; a listing is by (seq, hash). */
+/* The walk gives the delivered versions then the evidence; a listing is by
+ * (seq, hash). */
 static void scan_sort(scan *s)
 {
     if (s->n_v > 1)

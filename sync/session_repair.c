@@ -1,6 +1,6 @@
 /* The repair exchange (docs/protocol.md 5) inside a session: the client
  * starts it when a digest check finds equal vectors with different digests;
- * both sides answer every non-empty REPAIR with src/repair.c's step, send the
+ * both sides answer every non-empty REPAIR with sync/repair.c's step, send the
  * versions a listing shows the peer lacks, and ask for the ones they lack
  * with WANT. A WANT is answered with a BATCH of every version of its ids
  * followed by an empty REPAIR, so the asking side can tell when the answer
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log/op_range.h"
 #include "sync/repair.h"
 
 static int queue_repair_msg(session *s, const codec_repair *m)
@@ -54,7 +55,27 @@ static int version_push(void *ctx, const uint8_t *enc, size_t len)
     return MSGLOG_OK;
 }
 
-/* Every version of id held in t: the one in TBL_OPS first, then the kept
+/* The versions of id kept as evidence, in hash order. */
+static int collect_evidence(store_txn *t, uint32_t cid, op_id id, version_list *l)
+{
+    const uint8_t *enc;
+    size_t len;
+    op_range ev;
+    int rc = op_range_open(&ev, t, OP_RANGE_EVIDENCE, cid);
+    if (!rc)
+        rc = op_range_seek(&ev, id.replica, id.seq, id.seq);
+    while (rc == MSGLOG_OK) {
+        rc = op_range_encoding(&ev, &enc, &len);
+        if (!rc)
+            rc = version_push(l, enc, len);
+        if (!rc)
+            rc = op_range_next(&ev);
+    }
+    op_range_close(&ev);
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+}
+
+/* Every version of id held in t: the delivered one first, then the kept
  * ones (the peer holds the id, so it keeps them as evidence at once). */
 static int collect_id(store_txn *t, uint32_t cid, op_id id, version_list *l)
 {
@@ -67,7 +88,7 @@ static int collect_id(store_txn *t, uint32_t cid, op_id id, version_list *l)
         rc = version_push(l, enc, len);
     if (rc && rc != MSGLOG_ENOTFOUND)
         return rc;
-    return equiv_append(t, cid, id.replica, id.seq, id.seq, version_push, l);
+    return collect_evidence(t, cid, id, l);
 }
 
 /* Sends every version of the distinct ids in ids[0..n) (ascending) in

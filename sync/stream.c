@@ -1,10 +1,10 @@
 /* The op stream of one conversation to one peer (docs/protocol.md 3.2, 3.3;
- * the why of the resumable design is in src/stream.h).
+ * the why of the resumable design is in sync/stream.h).
  *
- * Order. Every call merges, by (hlc, replica, seq, then the version in
- * TBL_OPS before evidence, then hash), one run per origin R over
- * TBL_OPS[cid|R|done+1 .. cid|R|vv[R]] and one over the same ids of
- * TBL_EQUIVOCAL, exactly the ranges msglog_sync_response reads. Each run is
+ * Order. Every call merges, by (hlc, replica, seq, then the delivered
+ * version before evidence, then hash), one run per origin R over its
+ * delivered ops done+1 .. vv[R] and one over the evidence of the same ids
+ * (log/op_range.h), exactly the ranges msglog_sync_response reads. Each run is
  * walked in key (seq) order and only its head is compared, so an origin's
  * ops always go out in seq order: for every op msglog makes this is the
  * doc's (hlc, replica, seq, hash) order (an op's hlc exceeds every hlc its
@@ -14,15 +14,15 @@
  * origin, hlc across origins" and the op may precede a dependency on
  * another origin; the peer keeps it pending until that dependency arrives.
  *
- * Evidence. The version in TBL_OPS of a delivered id is the one with the
- * lowest hash (src/equivocal.c, choose_versions), so at equal
+ * Evidence. The delivered version of an id is the one with the lowest
+ * hash (engine/equivocal.c, choose_versions), so at equal
  * (hlc, replica, seq) it comes first with no hashing. An evidence version
- * is emitted at its own place but never before the TBL_OPS version of its
+ * is emitted at its own place but never before the delivered version of its
  * id: a kept version's own deps need not be delivered here (receive keeps
  * evidence without looking at them), and a peer that got it first would
- * hold the id pending, maybe for good. After the TBL_OPS version, the peer
+ * hold the id pending, maybe for good. After the delivered version, the peer
  * holds the id and keeps any other version as evidence at once. Such a run
- * is "parked" until its origin's TBL_OPS run has passed its seq.
+ * is "parked" until its origin's delivered run has passed its seq.
  *
  * Batches. Ops are added while they fit the budget (the first always goes);
  * past the budget the batch goes on only while a message is open (the
@@ -33,16 +33,14 @@
 #include <string.h>
 
 #include "codec/vv_codec.h"
-#include "log/keys.h"
-#include "crdt/order.h"
 #include "crdt/grow.h"
-
-#define EV_POS_LEN 24                 /* seq(8) | hash(16) */
+#include "crdt/order.h"
+#include "log/op_range.h"
 
 typedef struct origin {
     uint64_t replica;
-    uint64_t done;                   /* highest TBL_OPS seq emitted / covered */
-    uint8_t ev_next[EV_POS_LEN];     /* first TBL_EQUIVOCAL key not emitted */
+    uint64_t done;                   /* highest delivered seq emitted / covered */
+    op_range_pos ev_next;            /* first evidence version not emitted */
 } origin;
 
 /* The erasure rule's memory, keyed by message (its send's id). */
@@ -70,20 +68,6 @@ struct stream {
 
 /* ---- position ---------------------------------------------------------- */
 
-static void ev_pos_set(uint8_t pos[EV_POS_LEN], uint64_t seq)
-{
-    key_put_u64(pos, seq);
-    memset(pos + 8, 0, 16);
-}
-
-/* The key right after seq|hash: a big-endian increment of the 24 bytes. */
-static void ev_pos_after(uint8_t pos[EV_POS_LEN], const uint8_t key_tail[EV_POS_LEN])
-{
-    memcpy(pos, key_tail, EV_POS_LEN);
-    for (int i = EV_POS_LEN - 1; i >= 0 && ++pos[i] == 0; i--)
-        ;
-}
-
 /* The index of origin `replica`, added (nothing of it emitted) if new. */
 static int origin_at(stream *s, uint64_t replica, size_t *at)
 {
@@ -103,8 +87,7 @@ static int origin_at(stream *s, uint64_t replica, size_t *at)
         return MSGLOG_ENOMEM;
     s->orig = grown;
     memmove(&grown[lo + 1], &grown[lo], (s->n_orig - lo) * sizeof *grown);
-    grown[lo] = (origin){ replica, 0, { 0 } };
-    ev_pos_set(grown[lo].ev_next, 1);
+    grown[lo] = (origin){ replica, 0, op_range_pos_at(1) };
     s->n_orig++;
     return MSGLOG_OK;
 }
@@ -139,10 +122,8 @@ int stream_open(stream **out, const uint8_t *conv, size_t conv_len, const op_id 
     s->conv_len = conv_len;
     s->budget = budget;
     s->max_batch = max_batch;
-    for (size_t i = 0; i < n_peer; i++) {
-        s->orig[i] = (origin){ peer[i].replica, peer[i].seq, { 0 } };
-        ev_pos_set(s->orig[i].ev_next, peer[i].seq + 1);
-    }
+    for (size_t i = 0; i < n_peer; i++)
+        s->orig[i] = (origin){ peer[i].replica, peer[i].seq, op_range_pos_at(peer[i].seq + 1) };
     s->n_orig = n_peer;
     *out = s;
     return MSGLOG_OK;
@@ -310,14 +291,12 @@ static int track(stream *s, store_txn *t, uint32_t cid, uint8_t kind, const uint
 /* ---- runs and their merge ---------------------------------------------- */
 
 typedef struct run {
-    store_cursor *cur;
+    op_range range;                  /* its head is the range's current entry */
     size_t oi;                       /* its origin in s->orig */
-    int evidence;                    /* 0 TBL_OPS, 1 TBL_EQUIVOCAL */
-    uint64_t to;                     /* last seq of the range */
+    int evidence;                    /* 0 delivered versions, 1 evidence */
     int live;                        /* has a head */
     int in_heap;
-    uint64_t seq, hlc;
-    uint8_t tail[EV_POS_LEN];        /* evidence: seq | hash of the head */
+    uint64_t hlc;                    /* the head's record */
     uint8_t kind;
     const uint8_t *enc;
     size_t len;
@@ -327,21 +306,22 @@ typedef struct merge {
     stream *s;
     store_txn *t;
     uint32_t cid;
-    run *runs;                       /* runs[2i] TBL_OPS, runs[2i + 1] evidence of origin i */
+    run *runs;                       /* runs[2i] delivered, runs[2i + 1] evidence of origin i */
     size_t n_runs;
     size_t *heap;                    /* indices of runs */
     size_t n_heap;
 } merge;
 
-static int run_before(const run *a, const run *b, const stream *s)
+/* Stream order of two heads: (hlc, replica, seq), the delivered version
+ * first, then hash (zero for a delivered version). */
+static int run_before(const run *a, const run *b)
 {
-    int c = order_cmp(a->hlc, (op_id){ s->orig[a->oi].replica, a->seq }, b->hlc,
-                      (op_id){ s->orig[b->oi].replica, b->seq });
+    int c = order_cmp(a->hlc, a->range.id, b->hlc, b->range.id);
     if (c)
         return c < 0;
     if (a->evidence != b->evidence)
         return !a->evidence;
-    return memcmp(a->tail, b->tail, EV_POS_LEN) < 0;
+    return memcmp(a->range.hash, b->range.hash, OP_HASH_LEN) < 0;
 }
 
 static void heap_swap(merge *m, size_t i, size_t j)
@@ -353,7 +333,7 @@ static void heap_swap(merge *m, size_t i, size_t j)
 
 static int heap_less(const merge *m, size_t i, size_t j)
 {
-    return run_before(&m->runs[m->heap[i]], &m->runs[m->heap[j]], m->s);
+    return run_before(&m->runs[m->heap[i]], &m->runs[m->heap[j]]);
 }
 
 static void heap_push(merge *m, size_t r)
@@ -390,71 +370,45 @@ static void heap_pop(merge *m)
     heap_sift_down(m);
 }
 
-/* Reads the head under the cursor (rc from the seek or step). */
-static int run_head(merge *m, run *r, int rc, store_val k, store_val v)
+/* Reads the head the range's seek or step (which returned rc) reached:
+ * none past the end of the range. */
+static int run_head(run *r, int rc)
 {
-    uint8_t prefix[12];
-    key_put_u32(prefix, m->cid);
-    key_put_u64(prefix + 4, m->s->orig[r->oi].replica);
-    size_t klen = r->evidence ? KEY_EQUIV_LEN : KEY_OP_LEN;
-    r->live = rc == MSGLOG_OK && k.len == klen && memcmp(k.data, prefix, 12) == 0 &&
-              key_get_u64((const uint8_t *)k.data + 12) <= r->to;
-    if (rc && rc != MSGLOG_ENOTFOUND)
-        return rc;
+    r->live = rc == MSGLOG_OK;
     if (!r->live)
-        return MSGLOG_OK;
-    if (v.len < OPREC_HEAD)
-        return MSGLOG_ECORRUPT;
-    const uint8_t *vp = v.data;
-    r->seq = key_get_u64((const uint8_t *)k.data + 12);
-    if (r->evidence)
-        memcpy(r->tail, (const uint8_t *)k.data + 12, EV_POS_LEN);
-    r->kind = vp[0];
-    r->hlc = key_get_u64(vp + 1);
-    r->enc = vp + OPREC_HEAD;
-    r->len = v.len - OPREC_HEAD;
-    return MSGLOG_OK;
+        return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+    return op_range_record(&r->range, &r->kind, &r->hlc, &r->enc, &r->len);
 }
 
 /* Into the heap when it has a head that may go now (see "Evidence"). */
 static void run_offer(merge *m, size_t ri)
 {
     run *r = &m->runs[ri];
-    if (r->live && !r->in_heap && (!r->evidence || r->seq <= m->s->orig[r->oi].done))
+    if (r->live && !r->in_heap && (!r->evidence || r->range.id.seq <= m->s->orig[r->oi].done))
         heap_push(m, ri);
 }
 
-static int run_start(merge *m, size_t ri)
+/* Opens run ri at its origin's position, up to seq `to`. */
+static int run_start(merge *m, size_t ri, uint64_t to)
 {
     run *r = &m->runs[ri];
     const origin *o = &m->s->orig[r->oi];
-    uint8_t key[KEY_EQUIV_LEN];
-    key_put_u32(key, m->cid);
-    key_put_u64(key + 4, o->replica);
-    if (r->evidence)
-        memcpy(key + 12, o->ev_next, EV_POS_LEN);
-    else
-        key_put_u64(key + 12, o->done + 1);
-    int rc = store_cursor_open(m->t, r->evidence ? TBL_EQUIVOCAL : TBL_OPS, &r->cur);
-    store_val k = { NULL, 0 }, v = { NULL, 0 };
+    int rc = op_range_open(&r->range, m->t, r->evidence ? OP_RANGE_EVIDENCE : OP_RANGE_OPS, m->cid);
     if (!rc)
-        rc = store_cursor_seek(r->cur, (store_val){ key, r->evidence ? KEY_EQUIV_LEN : KEY_OP_LEN },
-                               &k, &v);
-    return run_head(m, r, rc, k, v);
+        rc = r->evidence ? op_range_resume(&r->range, o->replica, o->ev_next, to)
+                         : op_range_seek(&r->range, o->replica, o->done + 1, to);
+    return run_head(r, rc);
 }
 
-static int run_step(merge *m, size_t ri)
+static int run_step(run *r)
 {
-    run *r = &m->runs[ri];
-    store_val k = { NULL, 0 }, v = { NULL, 0 };
-    int rc = store_cursor_next(r->cur, &k, &v);
-    return run_head(m, r, rc, k, v);
+    return run_head(r, op_range_next(&r->range));
 }
 
 static void merge_end(merge *m)
 {
     for (size_t i = 0; i < m->n_runs; i++)
-        store_cursor_close(m->runs[i].cur);
+        op_range_close(&m->runs[i].range);
     free(m->runs);
     free(m->heap);
 }
@@ -485,12 +439,12 @@ static int merge_begin(merge *m, const conv_state *c)
         rc = MSGLOG_ENOMEM;
     for (size_t i = 0; i < s->n_orig && !rc; i++) {
         uint64_t to = vv_get(&c->delivered, s->orig[i].replica);
-        m->runs[2 * i] = (run){ .oi = i, .evidence = 0, .to = to };
-        m->runs[2 * i + 1] = (run){ .oi = i, .evidence = 1, .to = to };
+        m->runs[2 * i] = (run){ .oi = i, .evidence = 0 };
+        m->runs[2 * i + 1] = (run){ .oi = i, .evidence = 1 };
         if (s->orig[i].done < to)
-            rc = run_start(m, 2 * i);
-        if (!rc && evidence && key_get_u64(s->orig[i].ev_next) <= to)
-            rc = run_start(m, 2 * i + 1);
+            rc = run_start(m, 2 * i, to);
+        if (!rc && evidence && s->orig[i].ev_next.seq <= to)
+            rc = run_start(m, 2 * i + 1, to);
     }
     for (size_t i = 0; i < m->n_runs && !rc; i++)
         run_offer(m, i);
@@ -505,10 +459,10 @@ static int merge_take(merge *m, size_t ri)
     origin *o = &m->s->orig[r->oi];
     heap_pop(m);
     if (r->evidence)
-        ev_pos_after(o->ev_next, r->tail);
+        o->ev_next = op_range_after(&r->range);
     else
-        o->done = r->seq;
-    int rc = run_step(m, ri);
+        o->done = r->range.id.seq;
+    int rc = run_step(r);
     if (rc)
         return rc;
     run_offer(m, ri);
