@@ -10,7 +10,8 @@
  *
  * For each public operation (open of an existing and of a new store, every
  * create call, receive and receive_batch with pending ops, sync request /
- * response / apply, and the read calls) and for N = 1, 2, 3, ... until the
+ * response / apply, the read calls, and the session op stream of
+ * sync/stream.h) and for N = 1, 2, 3, ... until the
  * call runs without reaching its N-th allocation, in three modes:
  *
  *   once       only the N-th allocation fails; the pristine stores are put
@@ -53,11 +54,13 @@
 #include <sys/stat.h>
 
 #include "codec/op_codec.h"
+#include "engine/engine.h"
 #include "msglog.h"
 #include "support/check.h"
 #include "support/dump.h"
 #include "support/tmpdir.h"
 #include "support/tstore.h"
+#include "sync/stream.h"
 
 /* ------------------------------------------------------------------------ */
 /* The interposition                                                         */
@@ -504,6 +507,46 @@ static int op_sync_apply(world *w, opres *r)
     return rc;
 }
 
+/* The session op stream (sync/stream.h) of all of c1 from alice to a peer
+ * that holds nothing, in batches of at most 64 op bytes, every call armed:
+ * the encodings it returns, in order. */
+static int op_stream(world *w, opres *r)
+{
+    store_txn *t;
+    CHECK_OK(store_txn_begin(w->a->st, 0, &t));
+    stream *s = NULL;
+    size_t cap = 1 << 16, len = 0;
+    char *text = malloc(cap);
+    cr_assert_not_null(text);
+    text[0] = '\0';
+    ARM();
+    int rc = stream_open(&s, (const uint8_t *)"c1", 2, NULL, 0, 64, 4096);
+    stream_batch b = { 0 };
+    while (!rc && !b.drained) {
+        rc = stream_next(s, t, &b);
+        DISARM();
+        for (size_t i = 0; !rc && i < b.n; i++) {
+            char *hex = hexdup(b.ops[i].data, b.ops[i].len);
+            size_t n = strlen(hex);
+            cr_assert_lt(len + n + 2, cap);
+            memcpy(text + len, hex, n);
+            len += n;
+            text[len++] = '\n';
+            text[len] = '\0';
+            free(hex);
+        }
+        ARM();
+    }
+    stream_close(s);
+    DISARM();
+    store_txn_abort(t);
+    if (rc == MSGLOG_OK)
+        r->res = text;
+    else
+        free(text);
+    return rc;
+}
+
 static char *page_text(const msglog_page *p)
 {
     size_t cap = 64, len = 0;
@@ -864,4 +907,5 @@ Test(alloc_fail, messages) { run_op("messages", op_messages); }
 Test(alloc_fail, message_get) { run_op("message_get", op_message_get); }
 Test(alloc_fail, conv_info_get) { run_op("conv_info_get", op_conv_info); }
 Test(alloc_fail, conversations) { run_op("conversations", op_conversations); }
+Test(alloc_fail, stream) { run_op("stream", op_stream); }
 Test(alloc_fail, op_bytes) { run_op("op_bytes", op_op_bytes); }
