@@ -407,7 +407,7 @@ static int run_step(run *r)
 
 static void merge_end(merge *m)
 {
-    for (size_t i = 0; i < m->n_runs; i++)
+    for (size_t i = 0; m->runs && i < m->n_runs; i++)   /* runs NULL: its calloc failed */
         op_range_close(&m->runs[i].range);
     free(m->runs);
     free(m->heap);
