@@ -151,10 +151,6 @@ int equiv_held(store_txn *t, uint32_t cid, int *held);
 /* Rebuilds a conversation's derived state when it holds evidence (called for
  * every conversation a write transaction touched, before its commit). */
 int equiv_settle(wctx *w, conv_state *c);
-/* Calls push for every version kept as evidence of origin `replica` with
- * seq in [from, to] (bytes borrowed from t). */
-int equiv_append(store_txn *t, uint32_t cid, uint64_t replica, uint64_t from, uint64_t to,
-                 int (*push)(void *ctx, const uint8_t *enc, size_t len), void *ctx);
 
 /* Maps a codec error to a handle error with a message. */
 int ml_codec_fail(msglog *log, int rc, const char *what);

@@ -365,9 +365,3 @@ int equiv_settle(wctx *w, conv_state *c)
         rc = deliver_ready_versions(w, c, &changed);
     return rc ? rc : rebuild(w, c);
 }
-
-int equiv_append(store_txn *t, uint32_t cid, uint64_t replica, uint64_t from, uint64_t to,
-                 int (*push)(void *ctx, const uint8_t *enc, size_t len), void *ctx)
-{
-    return evidence_range(t, cid, replica, from, to, push, ctx);
-}

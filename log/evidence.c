@@ -104,34 +104,6 @@ int evidence_foreach(store_txn *t, uint32_t cid, int (*fn)(void *ctx, const evid
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
 }
 
-int evidence_range(store_txn *t, uint32_t cid, uint64_t replica, uint64_t from, uint64_t to,
-                   int (*push)(void *ctx, const uint8_t *enc, size_t len), void *ctx)
-{
-    /* Hash 0 sorts first: the seek lands on the first version of seq from. */
-    uint8_t key[KEY_EQUIV_LEN] = { 0 };
-    key_op(key, cid, (op_id){ replica, from });
-    store_cursor *cur;
-    int rc = store_cursor_open(t, TBL_EQUIVOCAL, &cur);
-    store_val k, v;
-    if (!rc)
-        rc = store_cursor_seek(cur, (store_val){ key, sizeof key }, &k, &v);
-    /* Same cid and replica (the first 12 bytes), seq at most to. */
-    while (rc == MSGLOG_OK && k.len == KEY_EQUIV_LEN && memcmp(k.data, key, 12) == 0 &&
-           key_get_u64((const uint8_t *)k.data + 12) <= to) {
-        uint8_t kind;
-        uint64_t hlc;
-        const uint8_t *enc;
-        size_t len;
-        rc = oprec_parse(v, &kind, &hlc, &enc, &len);
-        if (!rc)
-            rc = push(ctx, enc, len);
-        if (!rc)
-            rc = store_cursor_next(cur, &k, &v);
-    }
-    store_cursor_close(cur);
-    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
-}
-
 /* The record in TBL_OPS is copied before any write (a write may move the
  * value it borrows from), and the copy is zeroed when freed: it may hold
  * text. */

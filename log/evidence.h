@@ -44,11 +44,6 @@ int evidence_held(store_txn *t, uint32_t cid, int *held);
  * write to t. MSGLOG_ECORRUPT for a record shorter than its head. */
 int evidence_foreach(store_txn *t, uint32_t cid, int (*fn)(void *ctx, const evidence_rec *e),
                      void *ctx);
-/* Calls push with the encoding (borrowed from t) of every version kept of
- * origin `replica` with seq in [from, to], in key order, stopping at the
- * first non-zero return, which it returns. */
-int evidence_range(store_txn *t, uint32_t cid, uint64_t replica, uint64_t from, uint64_t to,
-                   int (*push)(void *ctx, const uint8_t *enc, size_t len), void *ctx);
 /* Swaps kept version e with the record of its id in TBL_OPS: e becomes the
  * record, and the record it replaces (content hash ops_hash) is kept under
  * that hash. Both old places are zeroed before they are deleted or
