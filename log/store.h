@@ -20,8 +20,8 @@ enum store_table {
     TBL_PENDING,     /* cid|wait replica|wait seq|replica|seq -> encoding  */
     TBL_PENDING_IDS, /* cid|replica|seq -> wait replica|wait seq           */
     TBL_PENDING_EDITS, /* cid|target replica|target seq|replica|seq -> wait */
-    TBL_EQUIVOCAL,   /* cid|replica|seq|hash -> kind|hlc|encoding (src/equivocal.c) */
-    TBL_PEERS,       /* sync peers (src/peers.c): "u"|replica -> user,
+    TBL_EQUIVOCAL,   /* cid|replica|seq|hash -> kind|hlc|encoding (log/evidence.c) */
+    TBL_PEERS,       /* sync peers (log/peers_table.c): "u"|replica -> user,
                         "s"|len|conv|replica -> acked vv, "r"|conv -> STATUS */
     TBL_COUNT
 };

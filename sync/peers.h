@@ -3,7 +3,7 @@
  * in its own committed write transaction (a full map is grown and the write
  * retried). Errors are MSGLOG_E* codes with the handle's message set; a
  * stored record that does not decode is MSGLOG_ECORRUPT. Internal to the
- * library; src/session.c calls it.
+ * library; sync/session.c calls it.
  *
  * Relay side, per device (replica id): its user, and for each conversation
  * it is subscribed to, the version vector it acknowledged. From those, the

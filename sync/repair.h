@@ -6,7 +6,7 @@
  * The set reconciled is every version held of a *delivered* id, keyed
  * (replica, seq, content hash): the record in TBL_OPS and each kept version
  * in TBL_EQUIVOCAL whose id the vector covers. Kept versions of an id still
- * pending are left out, as the digest leaves them out (src/equivocal.c,
+ * pending are left out, as the digest leaves them out (engine/equivocal.c,
  * rebuild), so the fingerprints of [r, 1, vv[r]] over the vector add up to
  * the conversation's digest exactly.
  *

@@ -1,4 +1,4 @@
-/* What the files of the session engine share (src/session*.c). The engine
+/* What the files of the session engine share (sync/session*.c). The engine
  * is in four parts: session.c (lifecycle, framing, dispatch, HELLO),
  * session_out.c (streams to the peer, ACKs received), session_in.c (batches
  * received, ACKs sent) and session_status.c (STATUS, digest checks). */
