@@ -1,13 +1,10 @@
-/* The pending buffer: received ops whose dependencies are not delivered yet.
- *
- * Each pending op waits on exactly one missing op id (crdt/causal.h), and is
- * keyed by it: TBL_PENDING cid|wait|id -> encoding. Delivering op X then
- * looks only under prefix cid|X for ops to re-examine, so waking costs
- * O(ops waiting on X), never a scan of the whole buffer. TBL_PENDING_IDS
- * (cid|id -> wait) answers "is this op already pending?" for dedup, and
- * TBL_PENDING_EDITS (cid|target|id -> wait) finds the pending edits of a
- * message when it is deleted, so erasing them costs O(its pending edits),
- * not a scan of the buffer (which made a shuffled delivery quadratic). */
+/* The pending buffer's policy: received ops whose dependencies are not
+ * delivered yet wait here, each under exactly one missing op id
+ * (crdt/causal.h), until its delivery wakes them; an edit of a message
+ * deleted meanwhile loses its text; a version demoted by a ready one becomes
+ * evidence. The records and their indexes are log/pending.h's; this file
+ * decides when to park, wake, erase and demote, and keeps the buffer's
+ * totals (wctx_pending_note) and each conversation's count. */
 #include "engine/engine.h"
 
 #include <stdlib.h>
@@ -16,71 +13,30 @@
 #include "codec/op_codec.h"
 #include "crdt/causal.h"
 #include "crdt/digest.h"
-#include "log/keys.h"
 #include "crdt/grow.h"
+#include "log/pending.h"
 
 int pending_has(wctx *w, const conv_state *c, op_id id)
 {
-    if (!c->pending)
-        return 0;
-    uint8_t key[KEY_OP_LEN];
-    store_val v;
-    key_op(key, c->cid, id);
-    return store_get(w->txn, TBL_PENDING_IDS, (store_val){ key, sizeof key }, &v) == MSGLOG_OK;
+    return c->pending && pendrec_has(w->txn, c->cid, id) == MSGLOG_OK;
 }
 
-/* The TBL_PENDING key of pending op `id`, found through TBL_PENDING_IDS,
- * which names what it waits on. */
-static int pending_key(store_txn *t, uint32_t cid, op_id id, uint8_t pkey[KEY_PENDING_LEN])
-{
-    uint8_t ikey[KEY_OP_LEN];
-    key_op(ikey, cid, id);
-    store_val w;
-    int rc = store_get(t, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey }, &w);
-    if (rc)
-        return rc;
-    if (w.len != 16)
-        return MSGLOG_ECORRUPT;
-    const uint8_t *wp = w.data;
-    key_pending(pkey, cid, (op_id){ key_get_u64(wp), key_get_u64(wp + 8) }, id);
-    return MSGLOG_OK;
-}
-
+/* Kept for api/ (an op's bytes for a peer); the engine calls pendrec_get. */
 int pending_get(store_txn *t, uint32_t cid, op_id id, store_val *v)
 {
-    uint8_t pkey[KEY_PENDING_LEN];
-    int rc = pending_key(t, cid, id, pkey);
-    return rc ? rc : store_get(t, TBL_PENDING, (store_val){ pkey, sizeof pkey }, v);
-}
-
-/* The edit index entry of a pending edit: put (with its wait) or removed. */
-static int edit_index(wctx *w, uint32_t cid, const op *o, const uint8_t wval[16])
-{
-    if (o->kind != OP_EDIT)
-        return MSGLOG_OK;
-    uint8_t key[KEY_PENDING_LEN];
-    key_pending(key, cid, o->target, o->id);
-    store_val k = { key, sizeof key };
-    if (wval)
-        return store_put(w->txn, TBL_PENDING_EDITS, k, (store_val){ wval, 16 });
-    return store_del(w->txn, TBL_PENDING_EDITS, k);
+    const uint8_t *enc;
+    size_t len;
+    int rc = pendrec_get(t, cid, id, &enc, &len);
+    if (!rc)
+        *v = (store_val){ enc, len };
+    return rc;
 }
 
 int pending_add(wctx *w, conv_state *c, op_id wait, const op *o, const uint8_t *enc, size_t len)
 {
-    uint8_t pkey[KEY_PENDING_LEN], ikey[KEY_OP_LEN], wval[16];
-    key_pending(pkey, c->cid, wait, o->id);
-    key_op(ikey, c->cid, o->id);
-    key_put_u64(wval, wait.replica);
-    key_put_u64(wval + 8, wait.seq);
     int rc = wctx_pending_totals(w);
     if (!rc)
-        rc = store_put(w->txn, TBL_PENDING, (store_val){ pkey, sizeof pkey }, (store_val){ enc, len });
-    if (!rc)
-        rc = store_put(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey },
-                       (store_val){ wval, sizeof wval });
-    if (!rc)
-        rc = edit_index(w, c->cid, o, wval);
+        rc = pendrec_put(w->txn, c->cid, wait, o, enc, len);
     if (!rc) {
         c->pending++;
         wctx_pending_note(w, 1, (int64_t)len);
@@ -143,67 +99,56 @@ static void taken_free(taken *t, size_t n)
 static int take_entry(wctx *w, uint32_t cid, taken *t)
 {
     int rc = stored_op_decode(&t->o, t->enc, t->len);
-    if (rc)
-        return rc;
-    uint8_t ikey[KEY_OP_LEN];
-    key_op(ikey, cid, t->o.id);
-    rc = store_del(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey });
-    if (!rc)
-        rc = edit_index(w, cid, &t->o, NULL);
-    return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;   /* every entry is indexed */
+    return rc ? rc : pendrec_unindex(w->txn, cid, &t->o);
 }
 
-/* Removes and returns every op waiting on `wait`. */
+/* The ops one take_waiting call has taken so far. */
+typedef struct taken_list {
+    taken *e;
+    size_t n, cap;
+} taken_list;
+
+/* pendrec_take_waiting's visitor: keeps a copy of each op's bytes, which
+ * the store zeroes and deletes as soon as this returns. */
+static int keep_copy(void *ctx, const uint8_t *enc, size_t len)
+{
+    taken_list *l = ctx;
+    taken *grown = grow_array(l->e, &l->cap, l->n + 1, sizeof *grown);
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!grown || !copy) {
+        free(copy);
+        l->e = grown ? grown : l->e;
+        return MSGLOG_ENOMEM;
+    }
+    l->e = grown;
+    memcpy(copy, enc, len);
+    l->e[l->n++] = (taken){ .enc = copy, .len = len };
+    return MSGLOG_OK;
+}
+
+/* Removes and returns every op waiting on `wait`: all are out of the buffer
+ * before the first is decoded and unindexed. */
 static int take_waiting(wctx *w, conv_state *c, op_id wait, taken **out, size_t *n)
 {
-    uint8_t prefix[KEY_PENDING_LEN];
-    key_pending(prefix, c->cid, wait, (op_id){ 0, 0 });
-    store_cursor *cur;
-    int rc = store_cursor_open(w->txn, TBL_PENDING, &cur);
-    if (rc)
-        return rc;
-    taken *list = NULL;
-    size_t count = 0, cap = 0;
-    store_val k, v;
-    rc = store_cursor_seek(cur, (store_val){ prefix, sizeof prefix }, &k, &v);
-    while (rc == MSGLOG_OK && k.len == KEY_PENDING_LEN && memcmp(k.data, prefix, 20) == 0) {
-        taken *grown = grow_array(list, &cap, count + 1, sizeof *grown);
-        uint8_t *copy = malloc(v.len ? v.len : 1);
-        if (!grown || !copy) {
-            free(copy);
-            list = grown ? grown : list;
-            rc = MSGLOG_ENOMEM;
-            break;
-        }
-        list = grown;
-        memcpy(copy, v.data, v.len);
-        list[count++] = (taken){ .enc = copy, .len = v.len };
-        /* Scrubbed: a pending text may be erased by a delete later in this
-         * same transaction, and must not linger in the page. */
-        rc = store_cursor_scrub_del(cur);
-        if (!rc)
-            rc = store_cursor_seek(cur, (store_val){ prefix, sizeof prefix }, &k, &v);
-    }
-    store_cursor_close(cur);
-    if (rc == MSGLOG_ENOTFOUND)
-        rc = MSGLOG_OK;
-    for (size_t i = 0; i < count && !rc; i++)
-        rc = take_entry(w, c->cid, &list[i]);
+    taken_list l = { 0 };
+    int rc = pendrec_take_waiting(w->txn, c->cid, wait, keep_copy, &l);
+    for (size_t i = 0; i < l.n && !rc; i++)
+        rc = take_entry(w, c->cid, &l.e[i]);
     if (rc) {
-        taken_free(list, count);
+        taken_free(l.e, l.n);
         return rc;
     }
-    c->pending -= count;
+    c->pending -= l.n;
     int64_t bytes = 0;
-    for (size_t i = 0; i < count; i++)
-        bytes += (int64_t)list[i].len;
-    if (count && (rc = wctx_pending_totals(w)) != MSGLOG_OK) {
-        taken_free(list, count);
+    for (size_t i = 0; i < l.n; i++)
+        bytes += (int64_t)l.e[i].len;
+    if (l.n && (rc = wctx_pending_totals(w)) != MSGLOG_OK) {
+        taken_free(l.e, l.n);
         return rc;
     }
-    wctx_pending_note(w, -(int64_t)count, -bytes);
-    *out = list;
-    *n = count;
+    wctx_pending_note(w, -(int64_t)l.n, -bytes);
+    *out = l.e;
+    *n = l.n;
     return MSGLOG_OK;
 }
 
@@ -254,28 +199,32 @@ int pending_wake(wctx *w, conv_state *c, op_id id)
     return rc;
 }
 
-/* Rewrites one pending edit, found through the edit index, erased; the
- * old record is zeroed in place first (log/store.h says why). */
-static int erase_pending_edit(wctx *w, uint32_t cid, op_id wait, op_id id)
+/* The conversation whose pending edits erase_pending_edit rewrites. */
+typedef struct edit_scan {
+    wctx *w;
+    uint32_t cid;
+} edit_scan;
+
+/* Rewrites one pending edit, found through the edit index, erased (the
+ * store zeroes the old bytes in place first). */
+static int erase_pending_edit(void *ctx, op_id wait, op_id id)
 {
-    uint8_t key[KEY_PENDING_LEN];
-    key_pending(key, cid, wait, id);
-    store_val k = { key, sizeof key }, v;
-    int rc = store_get(w->txn, TBL_PENDING, k, &v);
+    const edit_scan *s = ctx;
+    const uint8_t *old;
+    size_t old_len;
+    int rc = pendrec_get_at(s->w->txn, s->cid, wait, id, &old, &old_len);
     if (rc)
         return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
     uint8_t *enc;
-    size_t len, old_len = v.len;
+    size_t len;
     op head;
-    rc = erase_stored_bytes(v.data, v.len, &enc, &len, &head);
+    rc = erase_stored_bytes(old, old_len, &enc, &len, &head);
     if (!rc && enc) {
-        rc = wctx_pending_totals(w);
+        rc = wctx_pending_totals(s->w);
         if (!rc)
-            rc = store_scrub(w->txn, TBL_PENDING, k);
+            rc = pendrec_rewrite(s->w->txn, s->cid, wait, id, enc, len);
         if (!rc)
-            rc = store_put(w->txn, TBL_PENDING, k, (store_val){ enc, len });
-        if (!rc)
-            wctx_pending_note(w, 0, (int64_t)len - (int64_t)old_len);
+            wctx_pending_note(s->w, 0, (int64_t)len - (int64_t)old_len);
     }
     free(enc);
     return rc;
@@ -283,56 +232,29 @@ static int erase_pending_edit(wctx *w, uint32_t cid, op_id wait, op_id id)
 
 int pending_erase_edits(wctx *w, conv_state *c, op_id target)
 {
-    uint8_t prefix[KEY_PENDING_LEN];
-    key_pending(prefix, c->cid, target, (op_id){ 0, 0 });
-    store_cursor *cur;
-    int rc = store_cursor_open(w->txn, TBL_PENDING_EDITS, &cur);
-    if (rc)
-        return rc;
-    store_val k, v;
-    rc = store_cursor_seek(cur, (store_val){ prefix, sizeof prefix }, &k, &v);
-    while (rc == MSGLOG_OK && k.len == KEY_PENDING_LEN && memcmp(k.data, prefix, 20) == 0) {
-        if (v.len != 16) {
-            rc = MSGLOG_ECORRUPT;
-            break;
-        }
-        const uint8_t *kp = k.data, *wp = v.data;
-        op_id id = { key_get_u64(kp + 20), key_get_u64(kp + 28) };
-        op_id wait = { key_get_u64(wp), key_get_u64(wp + 8) };
-        /* Writes to TBL_PENDING leave this cursor (on another table) valid. */
-        rc = erase_pending_edit(w, c->cid, wait, id);
-        if (!rc)
-            rc = store_cursor_next(cur, &k, &v);
-    }
-    store_cursor_close(cur);
-    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+    edit_scan s = { w, c->cid };
+    return pendrec_foreach_edit(w->txn, c->cid, target, erase_pending_edit, &s);
 }
 
 /* Takes pending op `id` out of the buffer and every index (its bytes
  * zeroed in place first) and keeps it as evidence instead. */
 int pending_demote(wctx *w, conv_state *c, op_id id)
 {
-    uint8_t pkey[KEY_PENDING_LEN], ikey[KEY_OP_LEN];
-    store_val v;
-    int rc = pending_key(w->txn, c->cid, id, pkey);
+    op_id wait;
+    const uint8_t *held;
+    size_t held_len;
+    int rc = pendrec_wait(w->txn, c->cid, id, &wait);
     if (!rc)
-        rc = store_get(w->txn, TBL_PENDING, (store_val){ pkey, sizeof pkey }, &v);
+        rc = pendrec_get_at(w->txn, c->cid, wait, id, &held, &held_len);
     if (rc)
         return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
-    taken t = { .enc = malloc(v.len ? v.len : 1), .len = v.len };
+    taken t = { .enc = malloc(held_len ? held_len : 1), .len = held_len };
     if (!t.enc)
         return MSGLOG_ENOMEM;
-    memcpy(t.enc, v.data, v.len);
+    memcpy(t.enc, held, held_len);
     rc = stored_op_decode(&t.o, t.enc, t.len);
-    key_op(ikey, c->cid, id);
     if (!rc)
-        rc = store_scrub(w->txn, TBL_PENDING, (store_val){ pkey, sizeof pkey });
-    if (!rc)
-        rc = store_del(w->txn, TBL_PENDING, (store_val){ pkey, sizeof pkey });
-    if (!rc)
-        rc = store_del(w->txn, TBL_PENDING_IDS, (store_val){ ikey, sizeof ikey });
-    if (!rc)
-        rc = edit_index(w, c->cid, &t.o, NULL);
+        rc = pendrec_remove(w->txn, c->cid, wait, id, &t.o);
     if (!rc)
         rc = wctx_pending_totals(w);
     int is_new;

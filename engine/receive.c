@@ -9,6 +9,7 @@
 #include "codec/op_codec.h"
 #include "crdt/causal.h"
 #include "crdt/digest.h"
+#include "log/pending.h"
 
 /* The bytes of an op as they are held (delivered or pending), borrowed. */
 static int held_bytes(wctx *w, const conv_state *c, op_id id, int delivered,
@@ -16,13 +17,8 @@ static int held_bytes(wctx *w, const conv_state *c, op_id id, int delivered,
 {
     uint8_t kind;
     uint64_t hlc;
-    store_val v = { NULL, 0 };
     int rc = delivered ? oprec_get(w->txn, c->cid, id, &kind, &hlc, enc, len)
-                       : pending_get(w->txn, c->cid, id, &v);
-    if (!delivered && !rc) {
-        *enc = v.data;
-        *len = v.len;
-    }
+                       : pendrec_get(w->txn, c->cid, id, enc, len);
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_ECORRUPT : rc;
 }
 
