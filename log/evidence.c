@@ -26,11 +26,6 @@ static void evidence_key_digest(uint8_t k[KEY_EQUIV_LEN], uint32_t cid, op_id id
 
 /* Whether k is an evidence key of conversation `prefix` (4 bytes): a scan
  * of the table stops at the first key that is not. */
-static int in_conv(store_val k, const uint8_t prefix[4])
-{
-    return k.len == KEY_EQUIV_LEN && memcmp(k.data, prefix, 4) == 0;
-}
-
 int evidence_keep(store_txn *t, uint32_t cid, const op *o, digest h, const uint8_t *enc,
                   size_t len, int *is_new)
 {
@@ -59,16 +54,14 @@ int evidence_take(store_txn *t, uint32_t cid, op_id id, digest h, int *was_kept)
 
 int evidence_held(store_txn *t, uint32_t cid, int *held)
 {
-    uint8_t prefix[4];
-    key_put_u32(prefix, cid);
     store_cursor *cur;
     int rc = store_cursor_open(t, TBL_EQUIVOCAL, &cur);
     if (rc)
         return rc;
     store_val k, v;
-    rc = store_cursor_seek(cur, (store_val){ prefix, 4 }, &k, &v);
+    rc = cursor_seek_conv(cur, cid, &k, &v);
     store_cursor_close(cur);
-    *held = rc == MSGLOG_OK && in_conv(k, prefix);
+    *held = rc == MSGLOG_OK && key_in_conv(k, KEY_EQUIV_LEN, cid);
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
 }
 
@@ -84,15 +77,13 @@ static int evidence_parse(store_val k, store_val v, evidence_rec *e)
 int evidence_foreach(store_txn *t, uint32_t cid, int (*fn)(void *ctx, const evidence_rec *e),
                      void *ctx)
 {
-    uint8_t prefix[4];
-    key_put_u32(prefix, cid);
     store_cursor *cur;
     int rc = store_cursor_open(t, TBL_EQUIVOCAL, &cur);
     if (rc)
         return rc;
     store_val k, v;
-    rc = store_cursor_seek(cur, (store_val){ prefix, 4 }, &k, &v);
-    while (rc == MSGLOG_OK && in_conv(k, prefix)) {
+    rc = cursor_seek_conv(cur, cid, &k, &v);
+    while (rc == MSGLOG_OK && key_in_conv(k, KEY_EQUIV_LEN, cid)) {
         evidence_rec e;
         rc = evidence_parse(k, v, &e);
         if (!rc)

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "crdt/op.h"
+#include "log/store.h"
 
 #define KEY_OP_LEN 20      /* cid(4) replica(8) seq(8) */
 #define KEY_MSG_LEN 28     /* cid(4) hlc(8) replica(8) seq(8) */
@@ -60,6 +61,21 @@ static inline void key_pending(uint8_t k[KEY_PENDING_LEN], uint32_t cid, op_id w
     key_put_u64(k + 12, wait.seq);
     key_put_u64(k + 20, id.replica);
     key_put_u64(k + 28, id.seq);
+}
+
+/* Every table keyed by cid first holds a conversation's entries as one run
+ * of keys: seek its first key, then step while key_in_conv() holds. */
+static inline int cursor_seek_conv(store_cursor *cur, uint32_t cid, store_val *k, store_val *v)
+{
+    uint8_t prefix[4];
+    key_put_u32(prefix, cid);
+    return store_cursor_seek(cur, (store_val){ prefix, sizeof prefix }, k, v);
+}
+
+/* Whether k is a key of length key_len of conversation cid. */
+static inline int key_in_conv(store_val k, size_t key_len, uint32_t cid)
+{
+    return k.len == key_len && key_get_u32(k.data) == cid;
 }
 
 #endif

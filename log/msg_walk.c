@@ -19,24 +19,16 @@ void msg_walk_close(msg_walk *w)
     w->cur = NULL;
 }
 
-/* Seeks the first key of conversation cid (its 4-byte prefix). */
-static int seek_conv(store_cursor *cur, uint32_t cid, store_val *k, store_val *v)
-{
-    uint8_t key[4];
-    key_put_u32(key, cid);
-    return store_cursor_seek(cur, (store_val){ key, sizeof key }, k, v);
-}
-
 /* Positions the cursor on the first message of the walk. */
 static int walk_start(msg_walk *w, store_val *k, store_val *v)
 {
     int rc;
     if (w->from_end && !w->backward)
-        return seek_conv(w->cur, w->cid, k, v);
+        return cursor_seek_conv(w->cur, w->cid, k, v);
     if (w->from_end) {
         if (w->cid == UINT32_MAX)
             return store_cursor_last(w->cur, k, v);
-        rc = seek_conv(w->cur, w->cid + 1, k, v);
+        rc = cursor_seek_conv(w->cur, w->cid + 1, k, v);
     } else {
         uint8_t key[KEY_MSG_LEN];
         key_msg(key, w->cid, w->from_hlc, w->from_id);
@@ -66,7 +58,7 @@ int msg_walk_next(msg_walk *w, uint64_t *hlc, op_id *id, msg_state *m)
     if (rc)
         return rc;
     const uint8_t *kp = k.data;
-    if (k.len != KEY_MSG_LEN || key_get_u32(kp) != w->cid)
+    if (!key_in_conv(k, KEY_MSG_LEN, w->cid))
         return MSGLOG_ENOTFOUND;   /* another conversation's: the walk is over */
     *hlc = key_get_u64(kp + 4);
     *id = (op_id){ key_get_u64(kp + 12), key_get_u64(kp + 20) };

@@ -67,14 +67,12 @@ int oprec_foreach(store_txn *t, uint32_t cid,
                             const uint8_t *enc, size_t len),
                   void *ctx)
 {
-    uint8_t prefix[4];
-    key_put_u32(prefix, cid);
     store_cursor *cur;
     int rc = store_cursor_open(t, TBL_OPS, &cur);
     store_val k, v;
     if (!rc)
-        rc = store_cursor_seek(cur, (store_val){ prefix, 4 }, &k, &v);
-    while (rc == MSGLOG_OK && k.len == KEY_OP_LEN && memcmp(k.data, prefix, 4) == 0) {
+        rc = cursor_seek_conv(cur, cid, &k, &v);
+    while (rc == MSGLOG_OK && key_in_conv(k, KEY_OP_LEN, cid)) {
         const uint8_t *kp = k.data, *enc;
         uint8_t kind;
         uint64_t hlc;
@@ -129,17 +127,15 @@ int stored_op_decode(op *o, const uint8_t *enc, size_t len)
  * the conversation's first key again: what is left of it starts there. */
 int msgrec_clear(store_txn *t, uint32_t cid)
 {
-    uint8_t prefix[4];
-    key_put_u32(prefix, cid);
     store_cursor *cur;
     int rc = store_cursor_open(t, TBL_MSGS, &cur);
     store_val k, v;
     if (!rc)
-        rc = store_cursor_seek(cur, (store_val){ prefix, 4 }, &k, &v);
-    while (rc == MSGLOG_OK && k.len == KEY_MSG_LEN && memcmp(k.data, prefix, 4) == 0) {
+        rc = cursor_seek_conv(cur, cid, &k, &v);
+    while (rc == MSGLOG_OK && key_in_conv(k, KEY_MSG_LEN, cid)) {
         rc = store_cursor_del(cur);
         if (!rc)
-            rc = store_cursor_seek(cur, (store_val){ prefix, 4 }, &k, &v);
+            rc = cursor_seek_conv(cur, cid, &k, &v);
     }
     store_cursor_close(cur);
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;

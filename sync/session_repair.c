@@ -12,6 +12,7 @@
 
 #include "log/op_range.h"
 #include "sync/repair.h"
+#include "crdt/grow.h"
 
 static int queue_repair_msg(session *s, const codec_repair *m)
 {
@@ -43,14 +44,10 @@ typedef struct version_list {
 static int version_push(void *ctx, const uint8_t *enc, size_t len)
 {
     version_list *l = ctx;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? 2 * l->cap : 16;
-        codec_bytes *p = realloc(l->e, cap * sizeof *p);
-        if (!p)
-            return MSGLOG_ENOMEM;
-        l->e = p;
-        l->cap = cap;
-    }
+    codec_bytes *p = grow_array(l->e, &l->cap, l->n < 16 ? 16 : l->n + 1, sizeof *p);
+    if (!p)
+        return MSGLOG_ENOMEM;
+    l->e = p;
     l->e[l->n++] = (codec_bytes){ enc, len };
     return MSGLOG_OK;
 }
