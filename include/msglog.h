@@ -894,6 +894,21 @@ MSGLOG_API void msglog_client_close(msglog_client *c);
 
 typedef struct msglog_relay msglog_relay;
 
+#define MSGLOG_RELAY_OPTIONS_VERSION 1
+
+/* The limits of a relay. Every resource a peer can make the relay hold has
+ * one; 0 in a field picks its default. */
+typedef struct msglog_relay_options {
+    unsigned version;            /* MSGLOG_RELAY_OPTIONS_VERSION */
+    size_t max_conns;            /* connections served at a time, all
+                                    peers together; 0: 10,000 */
+    uint32_t hello_timeout_ms;   /* a connection that sent no HELLO this
+                                    long after it was accepted is closed;
+                                    0: 30,000 */
+} msglog_relay_options;
+
+#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0 }
+
 /*
  * A relay serving the store `log` on host:port (an address or a name,
  * resolved synchronously: a name may block the loop's thread; it binds to
@@ -908,16 +923,18 @@ typedef struct msglog_relay msglog_relay;
  * @param[in]  loop  the libuv loop (a `uv_loop_t *`) it runs on
  * @param[in]  host  NUL-terminated, 1..255 bytes, borrowed for the call
  * @param[in]  port  the port; 0: any free one
+ * @param[in]  opts  NULL for defaults; read during the call
  * @return MSGLOG_OK; MSGLOG_EINVAL when out, log, loop or host is NULL, host
  *         is empty or over 255 bytes, or the handle already has a client or
- *         relay; MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding, listening).
+ *         relay; MSGLOG_EVERSION when opts->version is not
+ *         MSGLOG_RELAY_OPTIONS_VERSION; MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding, listening).
  *         On error *out is NULL (when out is not) and msglog_errmsg(log)
  *         says why (when log is not NULL); after MSGLOG_EIO the libuv
  *         handles it made are being closed, so the loop must run (once)
  *         before uv_loop_close().
  */
 MSGLOG_API int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
-                     const char *host, uint16_t port);
+                     const char *host, uint16_t port, const msglog_relay_options *opts);
 
 /*
  * The port the relay listens on.

@@ -13,8 +13,8 @@
  *
  * A connection that fails (protocol, storage, network) is closed alone; a
  * device that connects again replaces its older connection (ERROR
- * replaced); a connection that sends no HELLO within HELLO_TIMEOUT_MS is
- * dropped, and at most MAX_CONNS are served at a time. */
+ * replaced); a connection that sends no HELLO within hello_timeout_ms is
+ * dropped, and at most max_conns are served at a time (msglog_relay_options). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +24,14 @@
 
 #define READ_BUF 65536
 #define BACKLOG 128
-#define MAX_CONNS 10000
-#define HELLO_TIMEOUT_MS 30000
-#define SWEEP_MS 5000
+#define DEFAULT_MAX_CONNS 10000
+#define DEFAULT_HELLO_TIMEOUT_MS 30000
+#define SWEEP_MS 5000           /* at most; shorter for a shorter hello timeout */
 
 struct msglog_relay {
     msglog *log;
     uv_loop_t *loop;
+    msglog_relay_options opts;   /* defaults filled in */
     uv_tcp_t listener;
     uv_timer_t work;          /* 0 ms: fan-out and replacements */
     uv_timer_t sweep;         /* connections without HELLO */
@@ -216,7 +217,7 @@ static void sweep_fired(uv_timer_t *t)
     for (c = r->conns; c; c = next) {
         next = c->next;
         if (!c->closing && c->s && session_phase(c->s) == SESSION_PHASE_HELLO &&
-            now - c->opened_at >= HELLO_TIMEOUT_MS)
+            now - c->opened_at >= r->opts.hello_timeout_ms)
             net_conn_close(c, 0, MSGLOG_EIO, "no HELLO in time");
     }
 }
@@ -264,7 +265,7 @@ static void accepted(uv_stream_t *server, int status)
         net_conn_discard(c);
         return;
     }
-    if (r->n_conns >= MAX_CONNS) {
+    if (r->n_conns >= r->opts.max_conns) {
         net_conn_discard(c);   /* closes the accepted socket */
         return;
     }
@@ -357,10 +358,25 @@ static int listen_on(msglog_relay *r, const char *host, uint16_t port)
     return MSGLOG_OK;
 }
 
+/* opts with every 0 replaced by its default. */
+static msglog_relay_options relay_options(const msglog_relay_options *opts)
+{
+    msglog_relay_options o = MSGLOG_RELAY_OPTIONS_INIT;
+
+    if (opts)
+        o = *opts;
+    if (!o.max_conns)
+        o.max_conns = DEFAULT_MAX_CONNS;
+    if (!o.hello_timeout_ms)
+        o.hello_timeout_ms = DEFAULT_HELLO_TIMEOUT_MS;
+    return o;
+}
+
 int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
-                     const char *host, uint16_t port)
+                     const char *host, uint16_t port, const msglog_relay_options *opts)
 {
     msglog_relay *r;
+    uint64_t sweep;
     int rc, e;
 
     if (!out)
@@ -369,6 +385,9 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     if (!log || !loop || !host || !*host || strlen(host) > 255)
         return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: log, loop and a host "
                        "(1..255 bytes) are required");
+    if (opts && opts->version != MSGLOG_RELAY_OPTIONS_VERSION)
+        return session_log_fail(log, MSGLOG_EVERSION, "msglog_relay_new: options version %u, "
+                       "this library knows %u", opts->version, MSGLOG_RELAY_OPTIONS_VERSION);
     if (session_commits_watched(log))
         return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: this handle already has a "
                        "client or a relay");
@@ -378,6 +397,7 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     }
     r->log = log;
     r->loop = loop;
+    r->opts = relay_options(opts);
     r->work.data = r->sweep.data = r->listener.data = r;
     uv_timer_init(loop, &r->work);
     uv_timer_init(loop, &r->sweep);
@@ -391,7 +411,8 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
         close_handles(r, 1);
         return rc;
     }
-    uv_timer_start(&r->sweep, sweep_fired, SWEEP_MS, SWEEP_MS);
+    sweep = r->opts.hello_timeout_ms < SWEEP_MS ? r->opts.hello_timeout_ms : SWEEP_MS;
+    uv_timer_start(&r->sweep, sweep_fired, sweep, sweep);
     session_watch_commits(log, commit_hook, r);
     *out = r;
     return session_log_ok(log);

@@ -171,7 +171,7 @@ int relay_main(int argc, char **argv)
         msglog_close(log);
         return CLI_FAIL;
     }
-    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port);
+    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, NULL);
     if (rc != MSGLOG_OK) {
         rc = cli_lib_error("relay", log, "cannot start", rc);
     } else {

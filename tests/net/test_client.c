@@ -341,7 +341,7 @@ static void dump_evs(const device *d, char *out, size_t n)
 static msglog_relay *relay_open(msglog *log, uint16_t port)
 {
     msglog_relay *r = NULL;
-    int rc = msglog_relay_new(&r, log, &loop, HOST, port);
+    int rc = msglog_relay_new(&r, log, &loop, HOST, port, NULL);
     cr_assert_eq(rc, MSGLOG_OK, "msglog_relay_new(port %u) -> %d: %s", (unsigned)port, rc,
                  msglog_errmsg(log));
     cr_assert_neq(msglog_relay_port(r), 0);
@@ -672,7 +672,7 @@ Test(net_client, relay_restart)
         uint64_t until = mono_ms() + 3000;
         int rc;
         for (;;) {
-            rc = msglog_relay_new(&relay, rlog, &loop, HOST, port);
+            rc = msglog_relay_new(&relay, rlog, &loop, HOST, port, NULL);
             if (rc == MSGLOG_OK || mono_ms() >= until)
                 break;
             run_for(20);   /* failed relay_new: its handles close on the loop */
@@ -953,7 +953,7 @@ Test(net_client, args)
     cr_assert_null(c2);
     cr_assert_str_not_empty(msglog_errmsg(log));
     r2 = (msglog_relay *)&loop;
-    rc = msglog_relay_new(&r2, log, &loop, HOST, 0);
+    rc = msglog_relay_new(&r2, log, &loop, HOST, 0, NULL);
     cr_assert_eq(rc, MSGLOG_EINVAL, "a relay on a handle with a client -> %d", rc);
     cr_assert_null(r2);
 
@@ -981,20 +981,26 @@ Test(net_client, args)
 
     /* Relays */
     r2 = (msglog_relay *)&loop;
-    cr_assert_eq(msglog_relay_new(NULL, rlog, &loop, HOST, 0), MSGLOG_EINVAL);
-    cr_assert_eq(msglog_relay_new(&r2, NULL, &loop, HOST, 0), MSGLOG_EINVAL);
+    cr_assert_eq(msglog_relay_new(NULL, rlog, &loop, HOST, 0, NULL), MSGLOG_EINVAL);
+    cr_assert_eq(msglog_relay_new(&r2, NULL, &loop, HOST, 0, NULL), MSGLOG_EINVAL);
     cr_assert_null(r2);
     r2 = (msglog_relay *)&loop;
-    cr_assert_eq(msglog_relay_new(&r2, rlog, NULL, HOST, 0), MSGLOG_EINVAL);
+    cr_assert_eq(msglog_relay_new(&r2, rlog, NULL, HOST, 0, NULL), MSGLOG_EINVAL);
     cr_assert_null(r2);
-    cr_assert_eq(msglog_relay_new(&r2, rlog, &loop, NULL, 0), MSGLOG_EINVAL);
-    cr_assert_eq(msglog_relay_new(&r2, rlog, &loop, "", 0), MSGLOG_EINVAL);
+    cr_assert_eq(msglog_relay_new(&r2, rlog, &loop, NULL, 0, NULL), MSGLOG_EINVAL);
+    cr_assert_eq(msglog_relay_new(&r2, rlog, &loop, "", 0, NULL), MSGLOG_EINVAL);
     memset(long_host, 'h', 256);
     long_host[256] = '\0';
-    cr_assert_eq(msglog_relay_new(&r2, rlog, &loop, long_host, 0), MSGLOG_EINVAL);
+    cr_assert_eq(msglog_relay_new(&r2, rlog, &loop, long_host, 0, NULL), MSGLOG_EINVAL);
+    {
+        msglog_relay_options bad = MSGLOG_RELAY_OPTIONS_INIT;
+        bad.version = MSGLOG_RELAY_OPTIONS_VERSION + 1;
+        cr_assert_eq(msglog_relay_new(&r2, rlog, &loop, HOST, 0, &bad), MSGLOG_EVERSION);
+        cr_assert_null(r2);
+    }
     r = relay_open(rlog, 0);
     r2 = (msglog_relay *)&loop;
-    rc = msglog_relay_new(&r2, rlog, &loop, HOST, 0);
+    rc = msglog_relay_new(&r2, rlog, &loop, HOST, 0, NULL);
     cr_assert_eq(rc, MSGLOG_EINVAL, "a second relay on the handle -> %d", rc);
     cr_assert_null(r2);
     c2 = (msglog_client *)&loop;
@@ -1003,7 +1009,7 @@ Test(net_client, args)
     cr_assert_null(c2);
     /* A port in use: MSGLOG_EIO, its handles closed on the loop. */
     r2 = (msglog_relay *)&loop;
-    rc = msglog_relay_new(&r2, other, &loop, HOST, msglog_relay_port(r));
+    rc = msglog_relay_new(&r2, other, &loop, HOST, msglog_relay_port(r), NULL);
     cr_assert_eq(rc, MSGLOG_EIO, "a relay on a port in use -> %d", rc);
     cr_assert_null(r2);
     cr_assert_str_not_empty(msglog_errmsg(other));
