@@ -162,7 +162,7 @@ def versions():
 def build(build_dir):
     run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DMSGLOG_TESTS=OFF"])
     run(["cmake", "--build", build_dir, "-j", str(os.cpu_count() or 2), "--target",
-         "bench_gen", "bench_ingest", "bench_sync", "bench_coldopen", "bench_micro"])
+         "bench_gen", "bench_ingest", "bench_sync", "bench_coldopen", "bench_micro", "bench_crypto"])
     return os.path.join(build_dir, "bench")
 
 
@@ -180,6 +180,7 @@ def c_benches(a, bindir, scratch, wl_dir, views, extra_scales, shuffled_scales):
 
     res["micro"] = run_json([b("bench_micro"), "--ops", str(min(a.ops, 200000)),
                              "--chain", str(a.chain)] + common)
+    res["crypto"] = run_json([b("bench_crypto"), "--ms", "60" if a.quick else "3000"])
 
     def ingest_run(n, variant, view=True):
         cmd = [b("bench_ingest"), "--ops", str(n), "--mode", C_MODE[variant], "--batch", str(a.batch)] + common
@@ -1002,6 +1003,18 @@ def write_doc(a, path, png_name, ctx):
               fmt(p["ops"]), lab, p["batch"], fmt(p["pending_before_release"]), fmt(p["causal_ops_per_s"]),
               fmt(p["reverse_ops_per_s"]), p["pending_cost_us_per_op"]))
     w("")
+    cr = res["crypto"]
+    w("Cryptographic primitives (`bench_crypto`; libsodium, one core), beside XXH3:")
+    w("")
+    w("| what | figure |")
+    w("|---|---|")
+    w("| Ed25519 verify, 100-byte message | %s per second (%.0f us each) |" % (
+        fmt(cr["verify_per_s"]), 1e6 / cr["verify_per_s"]))
+    w("| Ed25519 sign, 100-byte message | %s per second |" % fmt(cr["sign_per_s"]))
+    w("| BLAKE2b-128: 1 MiB / 100 bytes | %.0f MB/s / %.0f ns |" % (
+        cr["blake2b_1mib_mb_per_s"], cr["blake2b_100b_ns"]))
+    w("| XXH3-128: 1 MiB / 100 bytes | %.0f MB/s / %.0f ns |" % (cr["xxh3_1mib_mb_per_s"], cr["xxh3_100b_ns"]))
+    w("")
 
     # ---- profile
     w("## Where the time goes")
@@ -1221,6 +1234,7 @@ def main():
             ingest_out["shuffled"]["series_runs"] = res["ingest"]["shuffled"]["all_series"]
             dump("msglog-gen.json", res["gen"])
             dump("msglog-micro.json", res["micro"])
+            dump("msglog-crypto.json", res["crypto"])
             dump("msglog-ingest.json", {"at_full_scale": ingest_out,
                                         "at_peer_scales": {str(k): v for k, v in res["ingest_at"].items()}})
             dump("msglog-sync.json", res["sync"])

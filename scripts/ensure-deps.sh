@@ -2,7 +2,7 @@
 # Makes sure the Debian packages msglog builds with are installed.
 # As root it installs what is missing; otherwise it prints the command and fails.
 set -e
-PKGS="build-essential cmake pkg-config python3 liblmdb-dev libmsgpack-dev libxxhash-dev libcriterion-dev libjansson-dev libuv1-dev"
+PKGS="build-essential cmake pkg-config python3 liblmdb-dev libmsgpack-dev libxxhash-dev libcriterion-dev libjansson-dev libuv1-dev libsodium-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
