@@ -23,6 +23,7 @@
 
 #include "codec/bounded.h"
 #include "codec/out.h"
+#include "crdt/hlc.h"
 #include "crdt/utf8.h"
 
 /* Elements of the op array, by kind. */
@@ -90,7 +91,7 @@ static int check_op(const op *o, int erased)
                          CODEC_EINVAL)) != CODEC_OK ||
         (rc = check_ids(o->deps, o->n_deps, OP_MAX_DEPS)) != CODEC_OK)
         return rc;
-    if (o->id.replica == 0 || o->id.seq == 0)
+    if (o->id.replica == 0 || o->id.seq == 0 || !hlc_valid(o->hlc))
         return CODEC_EINVAL;
     if (has_target(o->kind) &&
         (o->target.replica == 0 || o->target.seq == 0))
@@ -241,7 +242,7 @@ static int read_common(codec_rd *r, op *o)
         return rc;
     if (codec_rd_id(r, &o->id.replica) != CODEC_OK ||
         codec_rd_id(r, &o->id.seq) != CODEC_OK ||
-        codec_rd_uint(r, &o->hlc) != CODEC_OK)
+        codec_rd_uint(r, &o->hlc) != CODEC_OK || !hlc_valid(o->hlc))
         return CODEC_ECORRUPT;
     if ((rc = read_text(r, OP_MAX_USER, &o->user, &o->user_len)) != CODEC_OK)
         return rc;

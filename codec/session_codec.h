@@ -83,6 +83,7 @@
 #define SESSION_ERR_PROTOCOL 5
 #define SESSION_ERR_INTERNAL 6
 #define SESSION_ERR_REPLACED 7
+#define SESSION_ERR_REFUSED 8   /* an op the relay does not accept (its clock) */
 
 /* codec_session_frame() result: the buffer does not hold a whole frame. */
 #define CODEC_FRAME_MORE 1

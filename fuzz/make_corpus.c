@@ -36,6 +36,7 @@
 #include <lmdb.h>
 
 #include "codec/op_codec.h"
+#include "crdt/hlc.h"
 #include "codec/state_codec.h"
 #include "fuzz/scenario.h"
 #include "msglog.h"
@@ -231,7 +232,8 @@ static void alt_foreign_unreact(op *o)
 }
 static void alt_not_a_message(op *o) { as_mallory(o); o->target = (op_id){ 1, 4 }; }
 static void alt_missing_target(op *o) { as_mallory(o); o->target = (op_id){ 77, 77 }; }
-static void alt_max_hlc(op *o) { as_mallory(o); o->hlc = UINT64_MAX; }
+/* The largest valid hlc (above it, every decoder refuses the op). */
+static void alt_max_hlc(op *o) { as_mallory(o); o->hlc = HLC_LIMIT - 1; }
 static void alt_other_conv(op *o)
 {
     as_mallory(o);

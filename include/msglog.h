@@ -905,9 +905,16 @@ typedef struct msglog_relay_options {
     uint32_t hello_timeout_ms;   /* a connection that sent no HELLO this
                                     long after it was accepted is closed;
                                     0: 30,000 */
+    uint64_t max_clock_ahead_ms; /* a batch holding an op whose clock
+                                    reading (hlc) is further ahead of the
+                                    relay's clock than this is refused with
+                                    ERROR refused, nothing of it stored: one
+                                    far-future op would make every later op
+                                    of its conversation follow it;
+                                    0: 600,000 (10 minutes) */
 } msglog_relay_options;
 
-#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0 }
+#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0 }
 
 /*
  * A relay serving the store `log` on host:port (an address or a name,

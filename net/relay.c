@@ -26,6 +26,7 @@
 #define BACKLOG 128
 #define DEFAULT_MAX_CONNS 10000
 #define DEFAULT_HELLO_TIMEOUT_MS 30000
+#define DEFAULT_MAX_CLOCK_AHEAD_MS 600000
 #define SWEEP_MS 5000           /* at most; shorter for a shorter hello timeout */
 
 struct msglog_relay {
@@ -271,6 +272,7 @@ static void accepted(uv_stream_t *server, int status)
     }
     memset(&cfg, 0, sizeof cfg);
     cfg.role = SESSION_ROLE_RELAY;
+    cfg.max_clock_ahead_ms = r->opts.max_clock_ahead_ms;
     cfg.hooks.ctx = r;
     cfg.hooks.hello = hook_hello;
     cfg.hooks.committed = hook_conv;
@@ -369,6 +371,8 @@ static msglog_relay_options relay_options(const msglog_relay_options *opts)
         o.max_conns = DEFAULT_MAX_CONNS;
     if (!o.hello_timeout_ms)
         o.hello_timeout_ms = DEFAULT_HELLO_TIMEOUT_MS;
+    if (!o.max_clock_ahead_ms)
+        o.max_clock_ahead_ms = DEFAULT_MAX_CLOCK_AHEAD_MS;
     return o;
 }
 

@@ -478,6 +478,7 @@ int session_new(session **out, msglog *log, const session_config *cfg)
     s->budget = cfg->budget ? cfg->budget : DEFAULT_BUDGET;
     s->window = cfg->window ? cfg->window : DEFAULT_WINDOW;
     s->hooks = cfg->hooks;
+    s->max_clock_ahead_ms = cfg->role == SESSION_ROLE_RELAY ? cfg->max_clock_ahead_ms : 0;
     s->all_convs = cfg->role == SESSION_ROLE_CLIENT && cfg->all_convs;
     s->next_batch_no = 1;
     int rc = MSGLOG_OK;

@@ -60,6 +60,10 @@ typedef struct session_config {
     const msglog_str *convs;
     size_t n_convs;
     int all_convs;
+    /* Relay only: a batch holding an op whose hlc is more than this many ms
+     * ahead of the store's clock (msglog_options.clock) is refused whole with
+     * ERROR refused (docs/design.md, "Clock and order"); 0: no bound. */
+    uint64_t max_clock_ahead_ms;
     session_hooks hooks;
 } session_config;
 

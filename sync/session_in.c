@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "codec/op_codec.h"
+#include "crdt/hlc.h"
 #include "crdt/grow.h"
 
 void in_drop_staging(session *s)
@@ -98,28 +99,54 @@ static int queue_ack(session *s, const sconv *c, uint64_t no, uint64_t result)
     return rc;
 }
 
+/* A relay refuses an op whose clock reading is further ahead of its own
+ * than it allows: one op at a far-future hlc would otherwise, through the
+ * relay, make every later op of its conversation everywhere follow it (a
+ * frozen order). The whole batch is refused: nothing is committed. */
+static int clock_refused(session *s, op_id id, uint64_t hlc)
+{
+    uint64_t now = s->log->clock(s->log->clock_ctx), at = hlc >> 16;
+    return session_fail(s, SESSION_ERR_REFUSED, MSGLOG_EDENIED,
+                        "op %llu.%llu is refused: its clock reads %llu s ahead of the relay's "
+                        "(at most %llu s are accepted; check that device's clock)",
+                        (unsigned long long)id.replica, (unsigned long long)id.seq,
+                        (unsigned long long)((at > now ? at - now : 0) / 1000),
+                        (unsigned long long)(s->max_clock_ahead_ms / 1000));
+}
+
 /* The ids of the staged ops, each checked to belong to the batch's
  * conversation: msglog_receive_batch files an op under the conversation it
  * names, so a BATCH labelled with one conversation and carrying ops of
  * another would be acknowledged, subscribed and fanned out under the wrong
- * one (found by fuzz_session). MSGLOG_ECORRUPT for an op that does not
- * decode or names another conversation. *ids is malloc'd. */
-static int staged_ids(const staging *st, op_id **ids)
+ * one (found by fuzz_session). A relay also checks each op's clock against
+ * its own (clock_refused). On failure the session has failed and the code is
+ * returned; *ids is malloc'd either way. */
+static int staged_ids(session *s, const staging *st, op_id **ids)
 {
     *ids = st->n ? malloc(st->n * sizeof **ids) : NULL;
     if (st->n && !*ids)
-        return MSGLOG_ENOMEM;
+        return session_fail(s, SESSION_ERR_INTERNAL, MSGLOG_ENOMEM, "out of memory");
+    uint64_t ceiling = s->max_clock_ahead_ms
+                           ? hlc_ceiling(s->log->clock(s->log->clock_ctx), s->max_clock_ahead_ms)
+                           : UINT64_MAX;
     const uint8_t *p = st->bytes.p;
     for (size_t i = 0; i < st->n; p += st->lens[i++]) {
         op o;
         int rc = codec_op_decode(&o, p, st->lens[i]);
         if (rc)
-            return codec_stored_rc(rc);
+            return session_fail(s, rc == CODEC_ENOMEM ? SESSION_ERR_INTERNAL : SESSION_ERR_CORRUPT,
+                                codec_stored_rc(rc), "batch %llu holds an op that does not decode",
+                                (unsigned long long)st->batch_no);
         int same = o.conv_len == st->conv->len && memcmp(o.conv, st->conv->name, o.conv_len) == 0;
         (*ids)[i] = o.id;
+        uint64_t hlc = o.hlc;
         codec_op_clear(&o);
         if (!same)
-            return MSGLOG_ECORRUPT;
+            return session_fail(s, SESSION_ERR_CORRUPT, MSGLOG_ECORRUPT,
+                                "batch %llu holds an op that is not of its conversation",
+                                (unsigned long long)st->batch_no);
+        if (hlc > ceiling)
+            return clock_refused(s, (*ids)[i], hlc);
     }
     return MSGLOG_OK;
 }
@@ -153,12 +180,10 @@ static int commit_staged(session *s)
 {
     staging *st = &s->in_batch;
     op_id *ids;
-    int rc = staged_ids(st, &ids);
+    int rc = staged_ids(s, st, &ids);
     if (rc) {
         free(ids);
-        return session_fail(s, rc == MSGLOG_ENOMEM ? SESSION_ERR_INTERNAL : SESSION_ERR_CORRUPT, rc,
-                            "batch %llu holds an op that does not decode or is not of its "
-                            "conversation", (unsigned long long)st->batch_no);
+        return rc;
     }
     rc = receive_staged(s, st);
     uint64_t result;

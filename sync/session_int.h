@@ -57,6 +57,7 @@ struct session {
     unsigned window;
     session_hooks hooks;
     int all_convs;           /* client: asked for every conversation */
+    uint64_t max_clock_ahead_ms;   /* relay: 0, or refuse ops this far ahead */
     int phase;
     int err;
     char errmsg[256];

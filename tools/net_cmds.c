@@ -92,6 +92,7 @@ static void run_finish(net_run *n)
 
 static const char relay_usage[] =
     "usage: msglog relay --listen HOST:PORT --dir DIR [--replica N] [--user U]\n"
+    "                    [--max-clock-ahead SECONDS]\n"
     "  Runs a relay on the store in DIR: it accepts devices (`msglog sync`),\n"
     "  keeps what they send, pushes every new message to every connected\n"
     "  device of the conversation, and tracks what each device has, for\n"
@@ -99,7 +100,11 @@ static const char relay_usage[] =
     "  \"listening HOST:PORT\" on stdout. It runs until SIGINT or SIGTERM.\n"
     "  A new DIR gets a store of replica N (default 1) of user U (default\n"
     "  \"relay\"); for an existing store, --replica and --user, when given,\n"
-    "  must match it.\n";
+    "  must match it.\n"
+    "  --max-clock-ahead SECONDS  refuse (ERROR refused) a batch holding an op\n"
+    "                   whose clock reading is more than this ahead of the\n"
+    "                   relay's clock (default 600): one far-future op would\n"
+    "                   make every later op of its conversation follow it\n";
 
 /* Opens the relay's store, creating it when DIR holds none. */
 static int relay_open(msglog **log, const char *dir, const char *replica_s, const char *user)
@@ -145,11 +150,15 @@ static int relay_open(msglog **log, const char *dir, const char *replica_s, cons
 int relay_main(int argc, char **argv)
 {
     const char *listen = NULL, *dir = NULL, *replica_s = NULL, *user = NULL, *pos[1];
+    const char *ahead_s = NULL;
+    msglog_relay_options ropts = MSGLOG_RELAY_OPTIONS_INIT;
+    uint64_t ahead;
     size_t n_pos;
     cli_opt opts[] = { { "listen", &listen, NULL, NULL, NULL },
                        { "dir", &dir, NULL, NULL, NULL },
                        { "replica", &replica_s, NULL, NULL, NULL },
                        { "user", &user, NULL, NULL, NULL },
+                       { "max-clock-ahead", &ahead_s, NULL, NULL, NULL },
                        { NULL, NULL, NULL, NULL, NULL } };
     char host[256];
     uint16_t port;
@@ -164,6 +173,11 @@ int relay_main(int argc, char **argv)
     if (cli_parse_hostport(listen, host, sizeof host, &port, 1) != 0)
         return cli_usage_error("relay", relay_usage,
                                "--listen takes HOST:PORT (IPv6: [ADDR]:PORT), not '%s'", listen);
+    if (ahead_s && cli_parse_u64(ahead_s, 1, UINT64_C(1) << 40, &ahead) != 0)
+        return cli_usage_error("relay", relay_usage,
+                               "--max-clock-ahead takes a number of seconds >= 1, not '%s'", ahead_s);
+    if (ahead_s)
+        ropts.max_clock_ahead_ms = ahead * 1000;
     if ((rc = relay_open(&log, dir, replica_s, user)) != CLI_OK)
         return rc;
     memset(&n, 0, sizeof n);
@@ -171,7 +185,7 @@ int relay_main(int argc, char **argv)
         msglog_close(log);
         return CLI_FAIL;
     }
-    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, NULL);
+    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, &ropts);
     if (rc != MSGLOG_OK) {
         rc = cli_lib_error("relay", log, "cannot start", rc);
     } else {

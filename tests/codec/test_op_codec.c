@@ -8,6 +8,7 @@
 
 #include "codec/bounded.h"
 #include "codec/op_codec.h"
+#include "crdt/hlc.h"
 #include "codec/out.h"
 #include "support/mpw.h"
 
@@ -853,6 +854,27 @@ Test(op_errors, zero_where_one_is_required)
                  CODEC_OK);
 }
 
+/* An hlc no clock of the format can produce (2^63 and above: a reading
+ * from 2^47 ms) is refused by the decoder and the encoder; 2^63 - 1 is the
+ * largest accepted. */
+Test(op_errors, hlc_from_no_clock)
+{
+    cr_assert_eq(DEC("\x99\x01\x01\xa1g\x01\x01\xcf\x7f\xff\xff\xff\xff\xff\xff\xff"
+                     "\xa1u\x90\xa0"), CODEC_OK);
+    cr_assert_eq(DEC("\x99\x01\x01\xa1g\x01\x01\xcf\x80\x00\x00\x00\x00\x00\x00\x00"
+                     "\xa1u\x90\xa0"), CODEC_ECORRUPT);
+    cr_assert_eq(DEC("\x99\x01\x01\xa1g\x01\x01\xcf\xff\xff\xff\xff\xff\xff\xff\xff"
+                     "\xa1u\x90\xa0"), CODEC_ECORRUPT);
+    op o = find_golden("send")->o;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    o.hlc = HLC_LIMIT;
+    cr_assert_eq(codec_op_encode(&buf, &len, &o, 0), CODEC_EINVAL);
+    o.hlc = HLC_LIMIT - 1;
+    cr_assert_eq(codec_op_encode(&buf, &len, &o, 0), CODEC_OK);
+    free(buf);
+}
+
 static int dec_with_bytes(const char *golden_name, size_t i, const char *s,
                           size_t n)
 {
@@ -1232,7 +1254,7 @@ static void rnd_op(op *o)
     o->kind = (uint8_t)(1 + rnd_below(OP_KIND_MAX));
     o->conv = rnd_text(1, OP_MAX_CONV, &o->conv_len);
     o->id = (op_id){ rnd_uint(1), rnd_uint(1) };
-    o->hlc = rnd_uint(0);
+    o->hlc = rnd_uint(0) & (HLC_LIMIT - 1);   /* every valid hlc width */
     o->user = rnd_text(1, OP_MAX_USER, &o->user_len);
     o->deps = rnd_ids(OP_MAX_DEPS, &o->n_deps);
     if (o->kind != OP_SEND)

@@ -89,16 +89,29 @@ Test(hlc, clock_beyond_range_is_held)
     cr_assert_eq(hlc_next(UINT64_MAX, H0), UINT64_C(0x7fffffffffff0000));
 }
 
-/* A faulty peer can deliver an op with any hlc (the codec does not bound
- * it). Whatever maxhlc is, the next hlc must not go back in time: an op's hlc
- * is at least every hlc it has seen. maxhlc + 1 wraps to 0 at UINT64_MAX. */
-Test(hlc, never_goes_back_at_the_top)
+/* Whatever maxhlc is, the next hlc must not go back in time: an op's hlc is
+ * at least every hlc it has seen; at the top of the valid range it stays
+ * there (never 2^63 or more, which every decoder refuses, never wrapped). */
+Test(hlc, never_goes_back_or_past_the_limit)
 {
-    uint64_t h = hlc_next(T0, UINT64_MAX);
-    cr_assert_eq(h, UINT64_MAX, "hlc_next(t, UINT64_MAX) = %llu: wrapped to the past",
-                  (unsigned long long)h);
-    h = hlc_next(0, UINT64_MAX - 1);
-    cr_assert_eq(h, UINT64_MAX);
+    cr_assert_eq(HLC_LIMIT, UINT64_C(0x8000000000000000));
+    cr_assert(hlc_valid(HLC_LIMIT - 1));
+    cr_assert(!hlc_valid(HLC_LIMIT));
+    cr_assert(!hlc_valid(UINT64_MAX));
+    cr_assert_eq(hlc_next(T0, HLC_LIMIT - 2), HLC_LIMIT - 1);
+    cr_assert_eq(hlc_next(T0, HLC_LIMIT - 1), HLC_LIMIT - 1);
+    cr_assert_eq(hlc_next(UINT64_MAX, HLC_LIMIT - 1), HLC_LIMIT - 1);
+}
+
+/* The relay's bound: the largest hlc a clock reading now + ahead makes. */
+Test(hlc, ceiling)
+{
+    cr_assert_eq(hlc_ceiling(T0, 0), H0 | 0xffff);
+    cr_assert_eq(hlc_ceiling(T0, 600000), ((T0 + 600000) << 16) | 0xffff);
+    cr_assert_gt(hlc_ceiling(T0, 600000), hlc_next(T0 + 600000, 0));
+    cr_assert_lt(hlc_ceiling(T0, 600000), hlc_next(T0 + 600001, 0));
+    cr_assert_eq(hlc_ceiling(HLC_MAX_MS - 1, 1), HLC_LIMIT - 1);
+    cr_assert_eq(hlc_ceiling(UINT64_MAX, UINT64_MAX), HLC_LIMIT - 1);
 }
 
 /* The formula, against a direct computation, for random clocks and maxhlc
@@ -116,7 +129,7 @@ Test(hlc, random_matches_formula)
         case 0: max = phys; break;
         case 1: max = phys - rng_range(&g, 0, phys < 70000 ? phys : 70000); break;
         case 2: max = phys + rng_below(&g, 70000); break;
-        default: max = rng_below(&g, UINT64_MAX); break;   /* < UINT64_MAX */
+        default: max = rng_below(&g, HLC_LIMIT - 1); break;   /* < the largest valid */
         }
         uint64_t want = phys > max ? phys : max + 1;
         uint64_t got = hlc_next(t, max);

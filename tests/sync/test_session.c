@@ -600,6 +600,62 @@ Test(session, a_batch_with_an_op_of_another_conversation_is_refused)
     msglog_free(p);
 }
 
+/* One op from a device whose clock is far ahead (or a forger's op at the
+ * top of the hlc range) would, through a relay, make every later op of the
+ * conversation everywhere follow it. A relay with a bound refuses the batch
+ * holding it with ERROR refused and stores nothing of it; an op within the
+ * bound is accepted. */
+static void relay_link_bounded(link *l, msglog *client, uint64_t ahead_ms)
+{
+    memset(l, 0, sizeof *l);
+    session_config cc = client_cfg(4096), rc = { 0 };
+    rc.role = SESSION_ROLE_RELAY;
+    rc.max_clock_ahead_ms = ahead_ms;
+    CHECK_OK(session_new(&l->c, client, &cc));
+    CHECK_OK(session_new(&l->r, relay, &rc));
+    move(l, l->c, l->r, 1 << 20);                /* the client's HELLO */
+}
+
+static int feed_one_op(session *r, msglog *from, msglog_id id)
+{
+    void *p;
+    size_t n;
+    CHECK_OK(msglog_op_bytes(from, &p, &n, TEAM, id));
+    codec_bytes ops[] = { { p, n } };
+    feed_batch(r, "team", ops, 1, 0);
+    msglog_free(p);
+    return session_phase(r) == SESSION_PHASE_CLOSED ? session_error(r) : MSGLOG_OK;
+}
+
+Test(session, a_relay_refuses_an_op_from_far_ahead)
+{
+    link l;
+    clk[3].now = T0 + 3600 * 1000;               /* bob's clock: an hour ahead */
+    msglog_id late = say(bob, &clk[3], "from the future %d", 1);
+    relay_link_bounded(&l, bob, 600 * 1000);
+    cr_assert_eq(feed_one_op(l.r, bob, late), MSGLOG_EDENIED);
+    cr_assert(strstr(session_errmsg(l.r), "3600 s ahead"), "%s", session_errmsg(l.r));
+    const uint8_t *out;
+    size_t n;
+    session_output(l.r, &out, &n);
+    cr_assert_gt(n, 0, "an ERROR is queued for the device");
+    msglog_conv_info *ci;
+    cr_assert_eq(msglog_conv_info_get(relay, &ci, TEAM), MSGLOG_ENOTFOUND, "nothing stored");
+    link_close(&l);
+
+    clk[2].now = T0 + 5 * 60 * 1000;             /* the laptop: 5 minutes ahead */
+    msglog_id fine = say(laptop, &clk[2], "slightly ahead %d", 2);
+    relay_link_bounded(&l, laptop, 600 * 1000);
+    cr_assert_eq(feed_one_op(l.r, laptop, fine), MSGLOG_OK, "%s", session_errmsg(l.r));
+    cr_assert_eq(n_messages(relay), 1);
+    link_close(&l);
+
+    relay_link_bounded(&l, bob, 0);              /* no bound: the merge rule alone */
+    cr_assert_eq(feed_one_op(l.r, bob, late), MSGLOG_OK, "%s", session_errmsg(l.r));
+    cr_assert_eq(n_messages(relay), 2);
+    link_close(&l);
+}
+
 /* A WANT of ids the store does not hold is answered with an empty batch
  * and an empty REPAIR; consuming nothing from an empty output is fine. */
 Test(session, a_want_of_nothing_gets_an_empty_answer)
