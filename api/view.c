@@ -12,6 +12,7 @@
 #include "api/flat.h"
 #include "codec/op_codec.h"
 #include "crdt/grow.h"
+#include "log/evidence.h"
 #include "log/msg_walk.h"
 
 /* One message gathered from the store, borrowing from the read txn. */
@@ -21,6 +22,7 @@ typedef struct gathered {
     msg_state m;
     op send;
     op edit;         /* the best edit when shown, else kind 0 */
+    int equivocated; /* msglog_message.equivocated */
 } gathered;
 
 static void gathered_free(gathered *g, size_t n)
@@ -52,6 +54,21 @@ static int gather_texts(store_txn *t, uint32_t cid, gathered *g)
     op_id edit;
     if (!rc && msg_shown_edit(&g->m, &edit))
         rc = decode_oprec(t, cid, edit, &g->edit);
+    return rc;
+}
+
+/* Marks the gathered messages whose send or an edit is held in more than
+ * one version. Nothing to look up in a conversation without evidence (one
+ * seek); otherwise one seek per op of each message that sets its text. */
+static int mark_equivocated(store_txn *t, uint32_t cid, gathered *g, size_t n)
+{
+    int any;
+    int rc = evidence_held(t, cid, &any);
+    for (size_t i = 0; !rc && any && i < n; i++) {
+        rc = evidence_held_for(t, cid, g[i].id, &g[i].equivocated);
+        for (size_t e = 0; !rc && !g[i].equivocated && e < g[i].m.edits.n; e++)
+            rc = evidence_held_for(t, cid, g[i].m.edits.e[e], &g[i].equivocated);
+    }
     return rc;
 }
 
@@ -110,6 +127,7 @@ static void emit_message(flat *f, const gathered *g, msglog_message *out)
         out->edited = g->m.edited;
         out->deleted = g->m.deleted;
         out->conflict = msg_conflict(&g->m);
+        out->equivocated = g->equivocated;
     }
     emit_reactions(f, &g->m, out);
 }
@@ -163,6 +181,8 @@ static int walk(store_txn *t, uint32_t cid, int dir, msglog_cursor from, size_t 
     msg_walk_close(&w);
     if (rc == MSGLOG_ENOTFOUND)
         rc = MSGLOG_OK;
+    if (!rc)
+        rc = mark_equivocated(t, cid, g, count);
     if (rc) {
         gathered_free(g, count);
         return rc;
@@ -183,6 +203,8 @@ static int gather_exact(store_txn *t, uint32_t cid, op_id id, gathered **out, si
     int rc = msgrec_load(t, cid, id, &g->hlc, &g->m);
     if (!rc)
         rc = gather_texts(t, cid, g);
+    if (!rc)
+        rc = mark_equivocated(t, cid, g, 1);
     if (rc) {
         gathered_free(g, 1);
         return rc;

@@ -411,6 +411,14 @@ typedef struct msglog_message {
     int edited;                /* at least one valid edit */
     int deleted;
     int conflict;              /* two or more concurrent edit heads */
+    int equivocated;           /* its send or one of its edits reached this
+                                  store in two versions with different
+                                  content (the sending device wrote one id
+                                  twice: a fault or an attack): the text shown
+                                  is the one the rule picks
+                                  (docs/reliability.md, "Equivocation") and
+                                  may differ from what was shown before, so
+                                  an application should say so */
     size_t n_reactions;        /* sorted by key, bytewise */
     const msglog_reaction *reactions;
 } msglog_message;

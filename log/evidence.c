@@ -65,6 +65,21 @@ int evidence_held(store_txn *t, uint32_t cid, int *held)
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
 }
 
+int evidence_held_for(store_txn *t, uint32_t cid, op_id id, int *held)
+{
+    uint8_t prefix[KEY_OP_LEN];
+    key_op(prefix, cid, id);
+    store_cursor *cur;
+    int rc = store_cursor_open(t, TBL_EQUIVOCAL, &cur);
+    if (rc)
+        return rc;
+    store_val k, v;
+    rc = store_cursor_seek(cur, (store_val){ prefix, sizeof prefix }, &k, &v);
+    store_cursor_close(cur);
+    *held = rc == MSGLOG_OK && k.len == KEY_EQUIV_LEN && memcmp(k.data, prefix, sizeof prefix) == 0;
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
+}
+
 /* Splits one entry of the table into *e (borrowing from k and v). */
 static int evidence_parse(store_val k, store_val v, evidence_rec *e)
 {

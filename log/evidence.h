@@ -38,6 +38,9 @@ int evidence_take(store_txn *t, uint32_t cid, op_id id, digest h, int *was_kept)
 /* *held: whether conversation cid keeps any version (one cursor seek).
  * Returns MSGLOG_OK or the store's code. */
 int evidence_held(store_txn *t, uint32_t cid, int *held);
+/* *held: whether any other version of `id` is kept (one cursor seek).
+ * Returns MSGLOG_OK or the store's code. */
+int evidence_held_for(store_txn *t, uint32_t cid, op_id id, int *held);
 /* Calls fn for every kept version of conversation cid in key order (by id,
  * then hash), stopping at the first non-zero return, which it returns.
  * The entry and its encoding are borrowed for the call only: fn must not

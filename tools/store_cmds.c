@@ -214,6 +214,8 @@ static int show_text(void *ctx, const msglog_message *m)
         fwrite(m->body.data, 1, m->body.len, stdout);
     if (!m->deleted && m->edited)
         fputs(m->conflict ? "  (edited, conflict)" : "  (edited)", stdout);
+    if (m->equivocated)
+        fputs("  (! sent in two versions: this text may have been replaced)", stdout);
     for (size_t i = 0; !m->deleted && i < m->n_reactions; i++) {
         const msglog_reaction *r = &m->reactions[i];
         if (r->n_users)
@@ -244,9 +246,9 @@ static int show_json(void *ctx, const msglog_message *m)
         snprintf(sc->why, sizeof sc->why, "message %s: body is not valid UTF-8", id);
         return -1;
     }
-    obj = json_pack("{s:s, s:s%, s:o, s:b, s:b, s:s}", "id", id, "author", m->author.data,
+    obj = json_pack("{s:s, s:s%, s:o, s:b, s:b, s:b, s:s}", "id", id, "author", m->author.data,
                     m->author.len, "body", body, "deleted", m->deleted, "edited", m->edited,
-                    "status", status_names[st]);
+                    "equivocated", m->equivocated, "status", status_names[st]);
     if (!obj || json_array_append_new(sc->messages, obj) != 0) {
         snprintf(sc->why, sizeof sc->why, "message %s: cannot build its JSON", id);
         return -1;

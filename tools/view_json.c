@@ -177,6 +177,13 @@ static json_t *message_json(const msglog_message *m, char *why)
                        "conflict", m->conflict, "reactions", reactions);
     if (!obj)
         fail(why, "message %s: %s", id, err.text);
+    /* Only when set: an honest trace never has it, and the replay contract's
+     * lines carry no such field. */
+    if (obj && m->equivocated && json_object_set_new(obj, "equivocated", json_true()) != 0) {
+        json_decref(obj);
+        fail(why, "message %s: out of memory", id);
+        return NULL;
+    }
     return obj;
 }
 

@@ -147,6 +147,47 @@ Test(hostile, equivocation_in_either_order_ends_the_same)
     free(fake.p);
 }
 
+static int shown_equivocated(msglog *log, msglog_id m)
+{
+    msglog_page *p = check_get(log, C1, m);
+    int e = p->messages[0].equivocated;
+    msglog_free(p);
+    return e;
+}
+
+/* A rewrite by equivocation is never silent: the view marks the message
+ * whose send, or one of whose edits, is held in two versions, on every
+ * replica holding both, and only that message. */
+Test(hostile, the_view_marks_an_equivocated_message)
+{
+    msglog_id m1 = send_text(a, "I owe bob $5"), m2 = send_text(a, "see you at 9"), e;
+    clk.now++;
+    CHECK_OK(msglog_edit(a, &e, C1, m2, "see you at 10", 13));
+    bytes s1 = bytes_of(a, m1), s2 = bytes_of(a, m2), ed = bytes_of(a, e);
+    bytes fake_send = with_body(&s1, "I owe bob $5000"), fake_edit = with_body(&ed, "never");
+    msglog_buf honest[] = { { s1.p, s1.n }, { s2.p, s2.n }, { ed.p, ed.n } };
+    CHECK_OK(msglog_receive_batch(b, honest, 3));
+    CHECK_OK(msglog_receive_batch(c, honest, 3));
+    cr_assert(!shown_equivocated(b, m1) && !shown_equivocated(b, m2), "one version each: no mark");
+    receive_expect(b, &fake_send, MSGLOG_EEQUIVOCAL);
+    cr_assert(shown_equivocated(b, m1), "the send has two versions");
+    cr_assert(!shown_equivocated(b, m2), "the other message is not marked");
+    receive_expect(c, &fake_edit, MSGLOG_EEQUIVOCAL);
+    cr_assert(shown_equivocated(c, m2), "an edit of it has two versions");
+    cr_assert(!shown_equivocated(c, m1));
+    msglog_page *page;
+    CHECK_OK(msglog_messages(b, &page, C1, MSGLOG_FORWARD, (msglog_cursor){ 1, 0, { 0, 0 } }, 10));
+    cr_assert_eq(page->n, 2);
+    cr_assert(page->messages[0].equivocated && !page->messages[1].equivocated,
+              "the page marks the same message as the single read");
+    msglog_free(page);
+    msglog_free(s1.p);
+    msglog_free(s2.p);
+    msglog_free(ed.p);
+    free(fake_send.p);
+    free(fake_edit.p);
+}
+
 Test(hostile, a_peer_lacking_the_id_gets_every_version_by_sync)
 {
     msglog_id m = send_text(a, "real");

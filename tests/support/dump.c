@@ -92,8 +92,8 @@ static void sb_message(sb *b, const msglog_message *m)
         sb_printf(b, "null");
     else
         sb_str(b, m->body);
-    sb_printf(b, " edited=%d deleted=%d conflict=%d reactions=[",
-              m->edited, m->deleted, m->conflict);
+    sb_printf(b, " edited=%d deleted=%d conflict=%d equivocated=%d reactions=[",
+              m->edited, m->deleted, m->conflict, m->equivocated);
     for (size_t i = 0; i < m->n_reactions; i++) {
         const msglog_reaction *r = &m->reactions[i];
         sb_printf(b, "%s", i ? " " : "");
