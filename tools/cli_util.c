@@ -119,11 +119,12 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 
 int cli_parse_id(const char *s, msglog_id *out)
 {
-    const char *colon = strchr(s, ':');
+    /* "R.S"; "R:S", the form of earlier versions, is still read. */
+    const char *colon = s + strcspn(s, ".:");
     char replica[32];
     size_t len;
 
-    if (!colon || (len = (size_t)(colon - s)) == 0 || len >= sizeof replica)
+    if (!*colon || (len = (size_t)(colon - s)) == 0 || len >= sizeof replica)
         return -1;
     memcpy(replica, s, len);
     replica[len] = '\0';
@@ -135,7 +136,7 @@ int cli_parse_id(const char *s, msglog_id *out)
 
 void cli_id_text(char out[CLI_ID_MAX], msglog_id id)
 {
-    snprintf(out, CLI_ID_MAX, "%" PRIu64 ":%" PRIu64, id.replica, id.seq);
+    snprintf(out, CLI_ID_MAX, "%" PRIu64 ".%" PRIu64, id.replica, id.seq);
 }
 
 int cli_parse_hostport(const char *s, char *host, size_t n, uint16_t *port, int allow_zero)
@@ -182,4 +183,28 @@ int cli_open_store(msglog **out, const char *cmd, const char *dir)
         return CLI_FAIL;
     }
     return CLI_OK;
+}
+
+int cli_open_conv(const char *cmd, const char *usage, int argc, char **argv,
+                  const cli_opt *extra, const char **pos, size_t want, msglog **log)
+{
+    const char *dir = NULL;
+    size_t n_pos, n = 1;
+    cli_opt opts[CLI_MAX_OPTS + 2] = { { "dir", &dir, NULL, NULL, NULL } };
+    int rc;
+
+    for (; extra && extra[n - 1].name && n <= CLI_MAX_OPTS; n++)
+        opts[n] = extra[n - 1];
+    opts[n] = (cli_opt){ NULL, NULL, NULL, NULL, NULL };
+    rc = cli_parse(cmd, argc, argv, opts, pos, want, &n_pos, usage);
+    if (rc != CLI_OK)
+        return rc;
+    if (!dir)
+        return cli_usage_error(cmd, usage, "--dir is required");
+    if (n_pos != want)
+        return cli_usage_error(cmd, usage, "expected %zu argument%s, got %zu", want,
+                               want == 1 ? "" : "s", n_pos);
+    if (!*pos[0] || strlen(pos[0]) > MSGLOG_MAX_CONV)
+        return cli_usage_error(cmd, usage, "CONV must be 1..%d bytes", MSGLOG_MAX_CONV);
+    return cli_open_store(log, cmd, dir);
 }

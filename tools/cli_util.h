@@ -42,10 +42,12 @@ int cli_lib_error(const char *cmd, msglog *log, const char *what, int rc);
 /* Parses a decimal integer in [min, max]. @return 0, or -1. */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
-/* Parses "REPLICA:SEQ" (both >= 1). @return 0, or -1. */
+/* Parses "REPLICA.SEQ" (both >= 1; "REPLICA:SEQ" too, the form earlier
+ * versions printed). @return 0, or -1. */
 int cli_parse_id(const char *s, msglog_id *out);
 
-/* Formats an id as "REPLICA:SEQ". */
+/* Formats an id as "REPLICA.SEQ", the one form the CLI prints (the
+ * replay contract's too). */
 #define CLI_ID_MAX 48
 void cli_id_text(char out[CLI_ID_MAX], msglog_id id);
 
@@ -57,5 +59,13 @@ int cli_parse_hostport(const char *s, char *host, size_t n, uint16_t *port, int 
  * holds no store is an error that says to run `msglog init`.
  * @return CLI_OK, or CLI_FAIL after printing why. */
 int cli_open_store(msglog **out, const char *cmd, const char *dir);
+
+/* Parses --dir, the options of `extra` (NULL, or at most CLI_MAX_OPTS
+ * ending with a NULL name) and exactly `want` positionals, the first a
+ * conversation id, then opens the store in DIR.
+ * @return CLI_OK; CLI_HELP; CLI_INVALID or CLI_FAIL after printing why. */
+#define CLI_MAX_OPTS 8
+int cli_open_conv(const char *cmd, const char *usage, int argc, char **argv,
+                  const cli_opt *extra, const char **pos, size_t want, msglog **log);
 
 #endif /* MSGLOG_TOOLS_CLI_UTIL_H */

@@ -17,6 +17,7 @@
 
 #include "msglog.h"
 #include "replay.h"
+#include "cli_util.h"
 #include "view_json.h"
 
 #define CONV "trip"
@@ -94,8 +95,9 @@ static int edit_message(demo *d, int who, msglog_id target, const char *text)
     int rc = msglog_edit(dev->log, &id, CONV, strlen(CONV), target, text,
                          strlen(text));
 
-    printf("  %s edits [%" PRIu64 ".%" PRIu64 "] to \"%s\"\n", dev->name,
-           target.replica, target.seq, text);
+    char tid[CLI_ID_MAX];
+    cli_id_text(tid, target);
+    printf("  %s edits %s to \"%s\"\n", dev->name, tid, text);
     return rc == MSGLOG_OK ? CLI_OK : failed(dev, "editing", rc);
 }
 
@@ -106,8 +108,9 @@ static int react_to(demo *d, int who, msglog_id target, const char *key)
     int rc = msglog_react(dev->log, &id, CONV, strlen(CONV), target, key,
                           strlen(key));
 
-    printf("  %s reacts %s to [%" PRIu64 ".%" PRIu64 "]\n", dev->name, key,
-           target.replica, target.seq);
+    char tid[CLI_ID_MAX];
+    cli_id_text(tid, target);
+    printf("  %s reacts %s to %s\n", dev->name, key, tid);
     return rc == MSGLOG_OK ? CLI_OK : failed(dev, "reacting", rc);
 }
 
@@ -117,8 +120,9 @@ static int delete_message(demo *d, int who, msglog_id target)
     msglog_id id;
     int rc = msglog_delete(dev->log, &id, CONV, strlen(CONV), target);
 
-    printf("  %s deletes [%" PRIu64 ".%" PRIu64 "]\n", dev->name,
-           target.replica, target.seq);
+    char tid[CLI_ID_MAX];
+    cli_id_text(tid, target);
+    printf("  %s deletes %s\n", dev->name, tid);
     return rc == MSGLOG_OK ? CLI_OK : failed(dev, "deleting", rc);
 }
 
@@ -173,14 +177,14 @@ static void print_reactions(const msglog_message *m)
     }
 }
 
-/* "    [1.2] alice: see you at 9  (edited, conflict)  👍 bob" */
+/* "    1.2 alice: see you at 9  (edited, conflict)  👍 bob" */
 static int print_message(void *ctx, const msglog_message *m)
 {
-    char id[VIEW_ID_MAX];
+    char id[CLI_ID_MAX];
 
     (void)ctx;
-    view_id_text(id, m->id);
-    printf("    [%s] %.*s: ", id, (int)m->author.len, m->author.data);
+    cli_id_text(id, m->id);
+    printf("    %s %.*s: ", id, (int)m->author.len, m->author.data);
     if (m->deleted) {
         fputs("(deleted)", stdout);
     } else {

@@ -5,6 +5,7 @@
 
 #include "demo.h"
 #include "net_cmds.h"
+#include "op_cmds.h"
 #include "replay.h"
 #include "store_cmds.h"
 
@@ -31,12 +32,20 @@ static const char help_text[] =
     "  init --dir DIR --replica N --user U\n"
     "      Create the store of replica N of user U in DIR.\n"
     "  send --dir DIR CONV TEXT\n"
-    "      Write a message; prints its id REPLICA:SEQ.\n"
-    "  read --dir DIR CONV REPLICA:SEQ\n"
+    "      Write a message; prints its id REPLICA.SEQ.\n"
+    "  read --dir DIR CONV REPLICA.SEQ\n"
     "      Mark a message (and what comes before it) as read.\n"
-    "  show --dir DIR CONV [--json]\n"
-    "      Print a conversation, with the delivery status of the messages\n"
-    "      this store wrote (\xe2\x80\xa6 pending, \xe2\x9c\x93 sent, "
+    "  edit --dir DIR CONV REPLICA.SEQ TEXT\n"
+    "  delete --dir DIR CONV REPLICA.SEQ\n"
+    "  react --dir DIR CONV REPLICA.SEQ KEY\n"
+    "  unreact --dir DIR CONV REPLICA.SEQ KEY\n"
+    "      Edit or delete one of this user's messages; add or remove a\n"
+    "      reaction. Each prints the new op's id.\n"
+    "  convs --dir DIR [--json]\n"
+    "      List the conversations the store holds.\n"
+    "  show --dir DIR CONV [--json] [--limit N] [--before ID | --after ID]\n"
+    "      Print a conversation, or a page of it, with the delivery status\n"
+    "      of the messages this store wrote (\xe2\x80\xa6 pending, \xe2\x9c\x93 sent, "
     "\xe2\x9c\x93\xe2\x9c\x93 delivered, read).\n"
     "  relay --listen HOST:PORT --dir DIR [--replica N] [--user U]\n"
     "      Run a relay until SIGINT or SIGTERM.\n"
@@ -44,7 +53,8 @@ static const char help_text[] =
     "       [--conv CONV]...\n"
     "      Sync DIR with a relay once, or stay connected with --watch.\n"
     "  COMMAND --help\n"
-    "      The details of a command (init, send, read, show, relay, sync).\n"
+    "      The details of a command (init, send, read, edit, delete, react,\n"
+    "      unreact, convs, show, relay, sync).\n"
     "  help, --help, -h\n"
     "      Print this help.\n"
     "\n"
@@ -59,8 +69,8 @@ static int usage_error(const char *fmt, const char *arg)
 {
     fputs("msglog: ", stderr);
     fprintf(stderr, fmt, arg);
-    fputs("\nusage: msglog COMMAND [ARGS] (commands: init, send, read, show, relay, "
-          "sync, replay, demo); msglog --help\n", stderr);
+    fputs("\nusage: msglog COMMAND [ARGS] (commands: init, send, read, edit, delete, react, "
+          "unreact, convs, show, relay, sync, replay, demo); msglog --help\n", stderr);
     return CLI_INVALID;
 }
 
@@ -74,8 +84,10 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
 } commands[] = {
-    { "init", init_main }, { "send", send_main }, { "read", read_main },
-    { "show", show_main }, { "relay", relay_main }, { "sync", sync_main },
+    { "init", init_main },       { "send", send_main },     { "read", read_main },
+    { "edit", edit_main },       { "delete", delete_main }, { "react", react_main },
+    { "unreact", unreact_main }, { "convs", convs_main },   { "show", show_main },
+    { "relay", relay_main },     { "sync", sync_main },
 };
 
 static int dispatch(int argc, char **argv)

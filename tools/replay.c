@@ -25,6 +25,7 @@
 
 #include "msglog.h"
 #include "trace_json.h"
+#include "cli_util.h"
 #include "view_json.h"
 
 #define REPLICA_ID_END (UINT64_C(1) << 53)   /* ids are in [1, 2^53) */
@@ -560,10 +561,10 @@ static int op_refused(const replay *rp, const op_spec *spec, const op_args *a,
 {
     const replica *r = a->at;
     const label *t = a->target;
-    char tid[VIEW_ID_MAX] = "";
+    char tid[CLI_ID_MAX] = "";
 
     if (t)
-        view_id_text(tid, t->id);
+        cli_id_text(tid, t->id);
     if (rc == MSGLOG_ENOTFOUND && t)
         return invalid(rp, "%s: target \"%.*s\" (message %s) is not delivered "
                        "at replica %" PRIu64, spec->name, shown(t->name_len),
@@ -616,8 +617,8 @@ static int ev_op(replay *rp, const op_spec *spec)
     if ((rc = create_op(spec, &a, &id)) != MSGLOG_OK)
         return op_refused(rp, spec, &a, rc);
     if (id.replica != a.at->id || id.seq == 0) {
-        char s[VIEW_ID_MAX];
-        view_id_text(s, id);
+        char s[CLI_ID_MAX];
+        cli_id_text(s, id);
         return failed(rp, "%s at replica %" PRIu64 " returned op id %s",
                       spec->call, a.at->id, s);
     }

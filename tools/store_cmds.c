@@ -1,7 +1,7 @@
 /*
- * store_cmds.c - the commands on one local store: `msglog init`, `send`,
- * `read` (mark as read) and `show` (the view with each message's delivery
- * status). Public API only.
+ * store_cmds.c - the commands that read or make a local store: `msglog
+ * init`, `convs` (the conversations held) and `show` (a conversation, or a
+ * page of it, with each message's delivery status). Public API only.
  */
 #include "store_cmds.h"
 
@@ -70,112 +70,117 @@ int init_main(int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------------ */
-/* send, read                                                                */
+/* convs                                                                     */
 
-static const char send_usage[] =
-    "usage: msglog send --dir DIR CONV TEXT\n"
-    "  Writes message TEXT to conversation CONV and prints its id,\n"
-    "  REPLICA:SEQ. It reaches the relay at the next `msglog sync` (or at\n"
-    "  once when a `msglog sync --watch` runs on DIR). Put -- before a TEXT\n"
-    "  that starts with '-'.\n";
+static const char convs_usage[] =
+    "usage: msglog convs --dir DIR [--json]\n"
+    "  Lists the conversations the store holds, in bytewise order, one line\n"
+    "  each: the conversation, its message count and how many ops wait for\n"
+    "  their dependencies.\n"
+    "  --json  [{\"conv\", \"n_messages\", \"pending\", \"digest\"}, ...]\n";
 
-static const char read_usage[] =
-    "usage: msglog read --dir DIR CONV REPLICA:SEQ\n"
-    "  Marks message REPLICA:SEQ of CONV, and everything before it, as read\n"
-    "  by this store's user, and prints the id of the read marker.\n";
-
-/* Parses --dir and `want` positionals; opens the store. */
-static int open_with_args(const char *cmd, const char *usage, int argc, char **argv,
-                          const char **pos, size_t want, msglog **log, int *json)
+/* One conversation's line or JSON object; -1 after printing why. */
+static int print_conv(msglog *log, const msglog_str *conv, json_t *arr)
 {
-    const char *dir = NULL;
-    size_t n_pos;
-    cli_opt opts[] = { { "dir", &dir, NULL, NULL, NULL },
-                       { "json", NULL, json, NULL, NULL },
-                       { NULL, NULL, NULL, NULL, NULL } };
-    int rc;
+    msglog_conv_info *info = NULL;
+    int rc = msglog_conv_info_get(log, &info, conv->data, conv->len);
+    char digest[33];
 
-    if (!json)
-        opts[1].name = NULL;
-    rc = cli_parse(cmd, argc, argv, opts, pos, want, &n_pos, usage);
-    if (rc != CLI_OK)
-        return rc;
-    if (!dir)
-        return cli_usage_error(cmd, usage, "--dir is required");
-    if (n_pos != want)
-        return cli_usage_error(cmd, usage, "expected %zu argument%s, got %zu", want, want == 1 ? "" : "s", n_pos);
-    if (!*pos[0] || strlen(pos[0]) > MSGLOG_MAX_CONV)
-        return cli_usage_error(cmd, usage, "CONV must be 1..%d bytes", MSGLOG_MAX_CONV);
-    return cli_open_store(log, cmd, dir);
-}
-
-/* Prints the id of the op a command just made (rc its result), or the
- * library's error; closes the store. */
-static int print_new_op(const char *cmd, msglog *log, int rc, msglog_id id, const char *what)
-{
     if (rc != MSGLOG_OK) {
-        rc = cli_lib_error(cmd, log, what, rc);
-    } else {
-        char text[CLI_ID_MAX];
-        cli_id_text(text, id);
-        puts(text);
-        rc = CLI_OK;
+        cli_lib_error("convs", log, "cannot read a conversation", rc);
+        return -1;
     }
-    msglog_close(log);
+    msglog_digest_hex(digest, info->digest);
+    if (arr) {
+        json_t *o = json_pack("{s:s%, s:I, s:I, s:s}", "conv", conv->data, conv->len,
+                              "n_messages", (json_int_t)info->n_messages,
+                              "pending", (json_int_t)info->pending, "digest", digest);
+        rc = !o || json_array_append_new(arr, o) != 0 ? -1 : 0;
+        if (rc)
+            fprintf(stderr, "msglog: convs: out of memory\n");
+    } else {
+        printf("%.*s  %" PRIu64 " message%s, %" PRIu64 " pending\n", (int)conv->len, conv->data,
+               info->n_messages, info->n_messages == 1 ? "" : "s", info->pending);
+    }
+    msglog_free(info);
     return rc;
 }
 
-int send_main(int argc, char **argv)
+int convs_main(int argc, char **argv)
 {
-    const char *pos[2];
+    const char *dir = NULL, *pos[1];
+    int json = 0, rc;
+    size_t n_pos, n = 0;
+    cli_opt opts[] = { { "dir", &dir, NULL, NULL, NULL },
+                       { "json", NULL, &json, NULL, NULL },
+                       { NULL, NULL, NULL, NULL, NULL } };
     msglog *log = NULL;
-    msglog_id id;
-    int rc = open_with_args("send", send_usage, argc, argv, pos, 2, &log, NULL);
+    msglog_str *convs = NULL;
+    json_t *arr = NULL;
 
+    rc = cli_parse("convs", argc, argv, opts, pos, 0, &n_pos, convs_usage);
     if (rc != CLI_OK)
         return rc == CLI_HELP ? CLI_OK : rc;
-    rc = msglog_send(log, &id, pos[0], strlen(pos[0]), pos[1], strlen(pos[1]));
-    return print_new_op("send", log, rc, id, "cannot send");
-}
-
-int read_main(int argc, char **argv)
-{
-    const char *pos[2];
-    msglog *log = NULL;
-    msglog_id target, id;
-    int rc;
-
-    rc = open_with_args("read", read_usage, argc, argv, pos, 2, &log, NULL);
-    if (rc != CLI_OK)
-        return rc == CLI_HELP ? CLI_OK : rc;
-    if (cli_parse_id(pos[1], &target) != 0) {
-        msglog_close(log);
-        return cli_usage_error("read", read_usage, "'%s' is not a message id REPLICA:SEQ",
-                               pos[1]);
+    if (!dir)
+        return cli_usage_error("convs", convs_usage, "--dir is required");
+    if ((rc = cli_open_store(&log, "convs", dir)) != CLI_OK)
+        return rc;
+    rc = msglog_conversations(log, &convs, &n);
+    if (rc != MSGLOG_OK) {
+        rc = cli_lib_error("convs", log, "cannot list the conversations", rc);
+    } else if (json && !(arr = json_array())) {
+        rc = CLI_FAIL;
+    } else {
+        rc = CLI_OK;
+        for (size_t i = 0; rc == CLI_OK && i < n; i++)
+            rc = print_conv(log, &convs[i], arr) == 0 ? CLI_OK : CLI_FAIL;
+        if (rc == CLI_OK && arr && (json_dumpf(arr, stdout, JSON_COMPACT) != 0 ||
+                                    putchar('\n') == EOF))
+            rc = CLI_FAIL;
     }
-    rc = msglog_mark_read(log, &id, pos[0], strlen(pos[0]), target);
-    return print_new_op("read", log, rc, id, "cannot mark it read");
+    json_decref(arr);
+    msglog_free(convs);
+    msglog_close(log);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
 /* show                                                                      */
 
 static const char show_usage[] =
-    "usage: msglog show --dir DIR CONV [--json]\n"
+    "usage: msglog show --dir DIR CONV [--json] [--limit N]\n"
+    "                   [--before REPLICA.SEQ | --after REPLICA.SEQ]\n"
     "  Prints conversation CONV, one line per message in message order:\n"
-    "  REPLICA:SEQ author: text, then for a message this store wrote its\n"
+    "  REPLICA.SEQ author: text, then for a message this store wrote its\n"
     "  delivery status: \xe2\x80\xa6 pending (the relay does not have it yet),\n"
     "  \xe2\x9c\x93 sent (the relay has it), \xe2\x9c\x93\xe2\x9c\x93 delivered (every"
     " device of every other\n"
     "  member has it), read (every other member read it).\n"
-    "  --json  one JSON object: {\"messages\": [{\"id\", \"author\", \"body\" (null\n"
-    "          when deleted), \"deleted\", \"edited\", \"status\"}], \"vv\",\n"
-    "          \"digest\", \"pending\"}\n"
+    "  --limit N   at most N messages: the newest N; with --before, the N\n"
+    "              before that message; with --after, the N after it\n"
+    "              (neither is shown itself). Default: every message, or 50\n"
+    "              with --before or --after.\n"
+    "  --json      one JSON object: {\"messages\": [{\"id\", \"author\", \"hlc\",\n"
+    "              \"body\" (null when deleted), \"edited\", \"deleted\",\n"
+    "              \"conflict\", \"equivocated\", \"reactions\" {key: [users]},\n"
+    "              \"status\"}], \"vv\", \"pending\", \"digest\", \"read\" {user: id},\n"
+    "              \"n_messages\"}\n"
     "  A conversation the store does not hold shows as empty.\n";
+
+#define SHOW_PAGE_DEFAULT 50
+#define SHOW_LIMIT_MAX 1000000
 
 static const char *const status_names[] = { "pending", "sent", "delivered", "read" };
 static const char *const status_marks[] = { "\xe2\x80\xa6", "\xe2\x9c\x93",
                                             "\xe2\x9c\x93\xe2\x9c\x93", "read" };
+
+/* Which messages to show: every one, or one page. */
+typedef struct show_range {
+    int all;
+    int dir;                  /* MSGLOG_FORWARD / MSGLOG_BACKWARD */
+    msglog_cursor from;
+    size_t limit;
+} show_range;
 
 typedef struct show_ctx {
     msglog *log;
@@ -231,110 +236,171 @@ static int show_text(void *ctx, const msglog_message *m)
     return 0;
 }
 
+/* The replay's message object, plus what only show has: the delivery
+ * status, and equivocated always present. */
 static int show_json(void *ctx, const msglog_message *m)
 {
     show_ctx *sc = ctx;
-    char id[CLI_ID_MAX];
-    json_t *body, *obj;
     int st = status_of(sc, m);
+    json_t *obj;
 
-    if (st < 0)
+    if (st < 0 || !(obj = view_json_message(m, sc->why)))
         return -1;
-    cli_id_text(id, m->id);
-    body = m->body.data ? json_stringn(m->body.data, m->body.len) : json_null();
-    if (!body) {
-        snprintf(sc->why, sizeof sc->why, "message %s: body is not valid UTF-8", id);
-        return -1;
-    }
-    obj = json_pack("{s:s, s:s%, s:o, s:b, s:b, s:b, s:s}", "id", id, "author", m->author.data,
-                    m->author.len, "body", body, "deleted", m->deleted, "edited", m->edited,
-                    "equivocated", m->equivocated, "status", status_names[st]);
-    if (!obj || json_array_append_new(sc->messages, obj) != 0) {
-        snprintf(sc->why, sizeof sc->why, "message %s: cannot build its JSON", id);
+    if (json_object_set_new(obj, "equivocated", json_boolean(m->equivocated)) != 0 ||
+        json_object_set_new(obj, "status", json_string(status_names[st])) != 0 ||
+        json_array_append_new(sc->messages, obj) != 0) {
+        snprintf(sc->why, sizeof sc->why, "out of memory");
         return -1;
     }
     return 0;
 }
 
-/* {"messages": ..., "vv": ..., "digest": ..., "pending": N} of conv (an
- * empty one when the store does not hold it). */
-static json_t *summary_json(show_ctx *sc)
+/* Visits the page in message order (a backward page is walked newest
+ * first and visited the other way round). */
+static int visit_page(show_ctx *sc, const show_range *r, view_visit_fn visit)
 {
-    msglog_conv_info *info = NULL;
-    int rc = msglog_conv_info_get(sc->log, &info, sc->conv, strlen(sc->conv));
-    json_t *vv, *out;
-    char digest[33];
-    uint8_t zero[16] = { 0 };
+    msglog_page *page = NULL;
+    int rc = msglog_messages(sc->log, &page, sc->conv, strlen(sc->conv), r->dir, r->from,
+                             r->limit);
 
-    if (rc != MSGLOG_OK && rc != MSGLOG_ENOTFOUND) {
-        snprintf(sc->why, sizeof sc->why, "msglog_conv_info_get failed: %s (%s)",
+    if (rc != MSGLOG_OK) {
+        snprintf(sc->why, sizeof sc->why, "msglog_messages failed: %s (%s)",
                  msglog_errmsg(sc->log), msglog_strerror(rc));
-        return NULL;
+        return -1;
     }
-    vv = json_object();
-    for (size_t i = 0; info && vv && i < info->n_vv; i++) {
-        char key[24];
-        snprintf(key, sizeof key, "%" PRIu64, info->vv[i].replica);
-        json_object_set_new(vv, key, json_integer((json_int_t)info->vv[i].seq));
+    for (size_t i = 0; rc == 0 && i < page->n; i++)
+        rc = visit(sc, &page->messages[r->dir == MSGLOG_BACKWARD ? page->n - 1 - i : i]);
+    msglog_free(page);
+    return rc;
+}
+
+static int visit_range(show_ctx *sc, const show_range *r, view_visit_fn visit)
+{
+    if (r->all)
+        return view_walk(sc->log, sc->conv, strlen(sc->conv), visit, sc, sc->why);
+    return visit_page(sc, r, visit);
+}
+
+/* {"messages", "vv", "pending", "digest", "read", "n_messages"}; an empty
+ * summary when the store does not hold the conversation. */
+static json_t *summary_json(show_ctx *sc, const msglog_conv_info *info)
+{
+    static const msglog_conv_info none = { 0, NULL, 0, 0, { 0 }, 0, NULL };
+    json_t *out = view_json_info(info ? info : &none, sc->why);
+
+    if (out && (json_object_set(out, "messages", sc->messages) != 0 ||
+                json_object_set_new(out, "n_messages",
+                                    json_integer((json_int_t)(info ? info->n_messages : 0))) != 0)) {
+        json_decref(out);
+        out = NULL;
+        snprintf(sc->why, sizeof sc->why, "out of memory");
     }
-    msglog_digest_hex(digest, info ? info->digest : zero);
-    out = json_pack("{s:O, s:o, s:s, s:I}", "messages", sc->messages, "vv", vv, "digest", digest,
-                    "pending",
-                    (json_int_t)(info ? info->pending : 0));
-    msglog_free(info);
-    if (!out)
-        snprintf(sc->why, sizeof sc->why, "cannot build the JSON");
     return out;
 }
 
-static int show_run(show_ctx *sc, int json)
+static int print_json(show_ctx *sc, const msglog_conv_info *info)
+{
+    json_t *top = summary_json(sc, info);
+    int rc = 0;
+
+    if (!top)
+        return -1;
+    if (json_dumpf(top, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF) {
+        snprintf(sc->why, sizeof sc->why, "cannot write the output: %s", strerror(errno));
+        rc = -1;
+    }
+    json_decref(top);
+    return rc;
+}
+
+static int show_run(show_ctx *sc, const show_range *r, int json)
 {
     msglog_conv_info *info = NULL;
     int rc = msglog_conv_info_get(sc->log, &info, sc->conv, strlen(sc->conv));
     int held = rc == MSGLOG_OK;
-    json_t *top;
 
-    msglog_free(info);
     if (rc != MSGLOG_OK && rc != MSGLOG_ENOTFOUND) {
         snprintf(sc->why, sizeof sc->why, "msglog_conv_info_get failed: %s (%s)",
                  msglog_errmsg(sc->log), msglog_strerror(rc));
         return -1;
     }
     if (!json)   /* an unknown conversation prints nothing */
-        return held ? view_walk(sc->log, sc->conv, strlen(sc->conv), show_text, sc, sc->why)
-                    : 0;
-    if (!(sc->messages = json_array())) {
+        rc = held ? visit_range(sc, r, show_text) : 0;
+    else if (!(sc->messages = json_array())) {
         snprintf(sc->why, sizeof sc->why, "out of memory");
-        return -1;
+        rc = -1;
+    } else if ((rc = held ? visit_range(sc, r, show_json) : 0) == 0) {
+        rc = print_json(sc, info);
     }
-    if (held && view_walk(sc->log, sc->conv, strlen(sc->conv), show_json, sc, sc->why) != 0)
-        return -1;
-    if (!(top = summary_json(sc)))
-        return -1;
-    if (json_dumpf(top, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF) {
-        snprintf(sc->why, sizeof sc->why, "cannot write the output: %s", strerror(errno));
-        json_decref(top);
-        return -1;
-    }
-    json_decref(top);
-    return 0;
+    msglog_free(info);
+    return rc;
+}
+
+/* The cursor at message `id_s` of the conversation, for --before/--after.
+ * @return CLI_OK, or an exit code after printing why. */
+static int cursor_at(show_ctx *sc, const char *opt, const char *id_s, msglog_cursor *out)
+{
+    msglog_id id;
+    msglog_page *page = NULL;
+    int rc;
+
+    if (cli_parse_id(id_s, &id) != 0)
+        return cli_usage_error("show", show_usage, "%s takes a message id REPLICA.SEQ, not '%s'",
+                               opt, id_s);
+    rc = msglog_message_get(sc->log, &page, sc->conv, strlen(sc->conv), id);
+    if (rc != MSGLOG_OK)
+        return cli_lib_error("show", sc->log, "cannot find the message to page from", rc);
+    *out = (msglog_cursor){ 0, page->messages[0].hlc, id };
+    msglog_free(page);
+    return CLI_OK;
+}
+
+/* The range the options ask for. @return CLI_OK or an exit code. */
+static int parse_range(show_ctx *sc, const char *limit_s, const char *before_s,
+                       const char *after_s, show_range *r)
+{
+    uint64_t limit = SHOW_PAGE_DEFAULT;
+
+    memset(r, 0, sizeof *r);
+    if (before_s && after_s)
+        return cli_usage_error("show", show_usage, "give --before or --after, not both");
+    if (limit_s && cli_parse_u64(limit_s, 1, SHOW_LIMIT_MAX, &limit) != 0)
+        return cli_usage_error("show", show_usage, "--limit takes 1..%d, not '%s'",
+                               SHOW_LIMIT_MAX, limit_s);
+    r->all = !limit_s && !before_s && !after_s;
+    r->limit = (size_t)limit;
+    r->dir = after_s ? MSGLOG_FORWARD : MSGLOG_BACKWARD;
+    r->from.from_end = 1;
+    if (before_s || after_s)
+        return cursor_at(sc, before_s ? "--before" : "--after", before_s ? before_s : after_s,
+                         &r->from);
+    return CLI_OK;
 }
 
 int show_main(int argc, char **argv)
 {
-    const char *pos[1];
-    show_ctx sc;
+    const char *pos[1], *limit_s = NULL, *before_s = NULL, *after_s = NULL;
     int json = 0, rc;
+    cli_opt extra[] = { { "json", NULL, &json, NULL, NULL },
+                        { "limit", &limit_s, NULL, NULL, NULL },
+                        { "before", &before_s, NULL, NULL, NULL },
+                        { "after", &after_s, NULL, NULL, NULL },
+                        { NULL, NULL, NULL, NULL, NULL } };
+    show_ctx sc;
+    show_range r;
 
     memset(&sc, 0, sizeof sc);
-    rc = open_with_args("show", show_usage, argc, argv, pos, 1, &sc.log, &json);
+    rc = cli_open_conv("show", show_usage, argc, argv, extra, pos, 1, &sc.log);
     if (rc != CLI_OK)
         return rc == CLI_HELP ? CLI_OK : rc;
     sc.conv = pos[0];
     msglog_identity(sc.log, &sc.replica, NULL, NULL);
-    rc = show_run(&sc, json) == 0 ? CLI_OK : CLI_FAIL;
-    if (rc != CLI_OK)
-        fprintf(stderr, "msglog: show: %s\n", sc.why[0] ? sc.why : "failed");
+    rc = parse_range(&sc, limit_s, before_s, after_s, &r);
+    if (rc == CLI_OK) {
+        rc = show_run(&sc, &r, json) == 0 ? CLI_OK : CLI_FAIL;
+        if (rc != CLI_OK)
+            fprintf(stderr, "msglog: show: %s\n", sc.why[0] ? sc.why : "failed");
+    }
     json_decref(sc.messages);
     msglog_close(sc.log);
     return rc;

@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "cli_util.h"
+
 /* Messages per msglog_messages() call: big enough that a page is one LMDB
  * walk for most conversations, small enough to keep a page's memory low. */
 #define VIEW_PAGE 256
@@ -24,11 +26,6 @@ static int lib_fail(char *why, msglog *log, const char *call, int rc)
 {
     return fail(why, "%s failed: %s (%s)", call, msglog_errmsg(log),
                 msglog_strerror(rc));
-}
-
-void view_id_text(char out[VIEW_ID_MAX], msglog_id id)
-{
-    snprintf(out, VIEW_ID_MAX, "%" PRIu64 ".%" PRIu64, id.replica, id.seq);
 }
 
 /* Message order (docs/design.md, "Clock and order"): (hlc, origin replica, seq). */
@@ -54,9 +51,9 @@ static int visit_page(const msglog_page *page, msglog_cursor *cur,
         int rc;
 
         if (!cur->from_end && order_cmp(m->hlc, m->id, cur->hlc, cur->id) <= 0) {
-            char a[VIEW_ID_MAX], b[VIEW_ID_MAX];
-            view_id_text(a, m->id);
-            view_id_text(b, cur->id);
+            char a[CLI_ID_MAX], b[CLI_ID_MAX];
+            cli_id_text(a, m->id);
+            cli_id_text(b, cur->id);
             return fail(why, "msglog_messages returned message %s after %s, "
                         "against message order", a, b);
         }
@@ -153,13 +150,13 @@ static json_t *reactions_json(const msglog_message *m, char *why)
     return obj;
 }
 
-static json_t *message_json(const msglog_message *m, char *why)
+json_t *view_json_message(const msglog_message *m, char *why)
 {
-    char id[VIEW_ID_MAX];
+    char id[CLI_ID_MAX];
     json_t *body, *reactions, *obj;
     json_error_t err;
 
-    view_id_text(id, m->id);
+    cli_id_text(id, m->id);
     if (int_ok(m->hlc, "hlc", why) < 0)
         return NULL;
     body = m->body.data ? str_json(&m->body, "body", why) : json_null();
@@ -197,7 +194,7 @@ typedef struct messages_ctx {
 static int append_message(void *ctx, const msglog_message *m)
 {
     messages_ctx *mc = ctx;
-    json_t *msg = message_json(m, mc->why);
+    json_t *msg = view_json_message(m, mc->why);
 
     if (!msg || json_array_append_new(mc->arr, msg) != 0) {
         if (!mc->why[0])
@@ -260,9 +257,9 @@ static json_t *read_json(const msglog_conv_info *info, char *why)
 
     for (size_t i = 0; read && i < info->n_read; i++) {
         const msglog_read_marker *r = &info->read[i];
-        char id[VIEW_ID_MAX];
+        char id[CLI_ID_MAX];
 
-        view_id_text(id, r->message);
+        cli_id_text(id, r->message);
         if (json_object_setn_new(read, r->user.data, r->user.len,
                                  json_string(id)) != 0) {
             fail(why, "read marker user is not valid UTF-8");
@@ -275,23 +272,44 @@ static json_t *read_json(const msglog_conv_info *info, char *why)
     return read;
 }
 
-/* Packs the line; "o" steals the parts, also when packing fails. */
-static json_t *conv_line(uint64_t replica, const msglog_str *conv,
-                         const msglog_conv_info *info, json_t *vv,
-                         json_t *messages, json_t *read, char *why)
+json_t *view_json_info(const msglog_conv_info *info, char *why)
 {
     char digest[33];
     json_error_t err;
-    json_t *obj;
+    json_t *vv, *read, *obj;
 
+    if (int_ok(info->pending, "pending count", why) < 0 || !(vv = vv_json(info, why)))
+        return NULL;
+    if (!(read = read_json(info, why))) {
+        json_decref(vv);
+        return NULL;
+    }
     msglog_digest_hex(digest, info->digest);
-    obj = json_pack_ex(&err, 0, "{s:I, s:s%, s:o, s:I, s:s, s:o, s:o}",
-                       "replica", (json_int_t)replica,
-                       "conv", conv->data, conv->len, "vv", vv,
-                       "pending", (json_int_t)info->pending, "digest", digest,
-                       "messages", messages, "read", read);
+    /* "o" steals vv and read, also when packing fails. */
+    obj = json_pack_ex(&err, 0, "{s:o, s:I, s:s, s:o}", "vv", vv,
+                       "pending", (json_int_t)info->pending, "digest", digest, "read", read);
     if (!obj)
         fail(why, "%s", err.text);
+    return obj;
+}
+
+/* The line: the summary, then the replica, the conversation and the
+ * messages (stolen, also on failure). */
+static json_t *conv_line(uint64_t replica, const msglog_str *conv,
+                         const msglog_conv_info *info, json_t *messages, char *why)
+{
+    json_t *obj = view_json_info(info, why);
+
+    if (!obj || json_object_set_new(obj, "replica", json_integer((json_int_t)replica)) != 0 ||
+        json_object_set_new(obj, "conv", json_stringn(conv->data, conv->len)) != 0 ||
+        json_object_set_new(obj, "messages", messages) != 0) {
+        if (!obj)
+            json_decref(messages);
+        json_decref(obj);
+        if (!why[0])
+            fail(why, "out of memory");
+        return NULL;
+    }
     return obj;
 }
 
@@ -299,7 +317,7 @@ int view_json_conv(json_t **out, msglog *log, uint64_t replica,
                    const msglog_str *conv, char *why)
 {
     msglog_conv_info *info = NULL;
-    json_t *vv = NULL, *messages = NULL, *read = NULL;
+    json_t *messages;
     int rc;
 
     *out = NULL;
@@ -308,16 +326,8 @@ int view_json_conv(json_t **out, msglog *log, uint64_t replica,
     if (rc != MSGLOG_OK)
         return lib_fail(why, log, "msglog_conv_info_get", rc);
     if (int_ok(replica, "replica id", why) == 0 &&
-        int_ok(info->pending, "pending count", why) == 0 &&
-        (vv = vv_json(info, why)) &&
-        (messages = messages_json(log, conv, info->n_messages, why)) &&
-        (read = read_json(info, why))) {
-        *out = conv_line(replica, conv, info, vv, messages, read, why);
-        vv = messages = read = NULL;   /* stolen by conv_line */
-    }
-    json_decref(vv);
-    json_decref(messages);
-    json_decref(read);
+        (messages = messages_json(log, conv, info->n_messages, why)))
+        *out = conv_line(replica, conv, info, messages, why);
     msglog_free(info);
     return *out ? 0 : -1;
 }

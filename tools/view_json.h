@@ -17,10 +17,6 @@
 
 #define VIEW_WHY_MAX 320
 
-/* Formats an op id as "R.S" (at most 41 bytes with the NUL). */
-#define VIEW_ID_MAX 48
-void view_id_text(char out[VIEW_ID_MAX], msglog_id id);
-
 /* Called once per message, oldest first. The message is borrowed for the
  * call. A nonzero return stops the walk and is returned by view_walk(). */
 typedef int (*view_visit_fn)(void *ctx, const msglog_message *m);
@@ -32,6 +28,15 @@ typedef int (*view_visit_fn)(void *ctx, const msglog_message *m);
  */
 int view_walk(msglog *log, const char *conv, size_t conv_len,
               view_visit_fn visit, void *ctx, char *why);
+
+/* One message as the replay prints it (docs/cli.md): id, author, hlc, body,
+ * edited, deleted, conflict, reactions (and equivocated when set).
+ * @return a new reference, or NULL with why set. */
+json_t *view_json_message(const msglog_message *m, char *why);
+
+/* A conversation's summary: {"vv", "pending", "digest", "read"}.
+ * @return a new reference, or NULL with why set. */
+json_t *view_json_info(const msglog_conv_info *info, char *why);
 
 /* The view of conversation `conv` at replica `replica` as one JSON object.
  * @param[out] out  a new reference; json_decref() it */

@@ -101,7 +101,7 @@ class Tester:
 
     def send(self, d, author, conv, body):
         mid = self.cli("send", "--dir", d, conv, body).stdout.decode().strip()
-        check(re.fullmatch(r"\d+:\d+", mid), "send printed %r, not REPLICA:SEQ" % mid)
+        check(re.fullmatch(r"\d+\.\d+", mid), "send printed %r, not REPLICA.SEQ" % mid)
         check(mid not in self.sent, "send returned id %s twice" % mid)
         self.sent[mid] = (author, body)
         return mid
