@@ -100,57 +100,83 @@ static int stamp_and_apply(wctx *w, conv_state *c, op *o)
     return rc;
 }
 
+/* What one attempt creates: n ops, in order, in one write transaction. */
 typedef struct creation {
-    op *o;
-    op_id id;
+    op *ops;
+    size_t n;
+    op_id *ids;          /* n: the new ids */
+    size_t failed;       /* the index of the op that was refused */
 } creation;
 
-/* One attempt: a write transaction that checks, stamps, delivers and
- * commits. */
-static int create_once(msglog *log, void *arg)
+/* Checks, stamps and delivers one op in the open transaction. */
+static int create_in(wctx *w, op *o, op_id *id)
 {
-    creation *cr = arg;
-    op *o = cr->o;
-    wctx w;
     conv_state *c = NULL;
-    int rc = wctx_begin(log, &w);
-    if (!rc) {
-        rc = wctx_conv(&w, o->conv, o->conv_len, o->kind == OP_SEND, &c);
-        if (rc == MSGLOG_ENOTFOUND)
-            ml_fail(log, rc, "no such conversation");
-    }
+    int rc = wctx_conv(w, o->conv, o->conv_len, o->kind == OP_SEND, &c);
+    if (rc == MSGLOG_ENOTFOUND)
+        ml_fail(w->log, rc, "no such conversation");
     if (!rc && o->kind != OP_SEND)
-        rc = check_rules(&w, c, o);
+        rc = check_rules(w, c, o);
     if (!rc)
-        rc = stamp_and_apply(&w, c, o);
-    cr->id = o->id;
+        rc = stamp_and_apply(w, c, o);
+    *id = o->id;
     free(o->deps);
     free(o->refs);
     o->deps = o->refs = NULL;
     o->n_deps = o->n_refs = 0;
+    return rc;
+}
+
+/* One attempt: a write transaction that checks, stamps and delivers every
+ * op, then commits; nothing is committed when one is refused. */
+static int create_once(msglog *log, void *arg)
+{
+    creation *cr = arg;
+    wctx w;
+    int rc = wctx_begin(log, &w);
+    size_t i = 0;
+    for (; !rc && i < cr->n; i++)
+        rc = create_in(&w, &cr->ops[i], &cr->ids[i]);
     if (rc) {
+        cr->failed = i ? i - 1 : 0;
         wctx_abort(&w);
         return log->err[0] ? rc : ml_fail(log, rc, "creating the op failed: %s", msglog_strerror(rc));
     }
     return engine_commit(&w);
 }
 
-static int create_op(msglog *log, msglog_id *out, const char *conv, size_t conv_len, op *o)
+/* Creates ops[0..n) in one durable commit (retried whole when the map had
+ * to grow). Their conversations and texts are checked by the caller. */
+static int create_ops(msglog *log, op *ops, size_t n, op_id *ids, size_t *failed)
+{
+    for (size_t i = 0; i < n; i++) {
+        ops[i].user = log->user;
+        ops[i].user_len = log->user_len;
+    }
+    creation cr = { ops, n, ids, 0 };
+    int rc = ml_retry_grown(log, create_once, &cr);
+    if (failed)
+        *failed = rc ? cr.failed : 0;
+    return rc ? rc : ml_ok(log);
+}
+
+static int check_conv(msglog *log, op *o, const char *conv, size_t conv_len)
 {
     int rc = check_text(log, "conversation id", conv, conv_len, 1, MSGLOG_MAX_CONV);
-    if (rc)
-        return rc;
     o->conv = (const uint8_t *)conv;
     o->conv_len = conv_len;
-    o->user = log->user;
-    o->user_len = log->user_len;
-    creation cr = { o, { 0, 0 } };
-    rc = ml_retry_grown(log, create_once, &cr);
-    if (rc)
-        return rc;
-    if (out)
-        *out = (msglog_id){ cr.id.replica, cr.id.seq };
-    return ml_ok(log);
+    return rc;
+}
+
+static int create_op(msglog *log, msglog_id *out, const char *conv, size_t conv_len, op *o)
+{
+    op_id id;
+    int rc = check_conv(log, o, conv, conv_len);
+    if (!rc)
+        rc = create_ops(log, o, 1, &id, NULL);
+    if (!rc && out)
+        *out = (msglog_id){ id.replica, id.seq };
+    return rc;
 }
 
 static op target_op(uint8_t kind, msglog_id target)
@@ -234,4 +260,60 @@ int msglog_mark_read(msglog *log, msglog_id *out, const char *conv, size_t conv_
     CHECK_LOG(log);
     op o = target_op(OP_READ, target);
     return create_op(log, out, conv, conv_len, &o);
+}
+
+/* ---- many ops in one commit -------------------------------------------- */
+
+_Static_assert(MSGLOG_WRITE_SEND == OP_SEND && MSGLOG_WRITE_EDIT == OP_EDIT &&
+                   MSGLOG_WRITE_DELETE == OP_DELETE && MSGLOG_WRITE_REACT == OP_REACT &&
+                   MSGLOG_WRITE_UNREACT == OP_UNREACT && MSGLOG_WRITE_READ == OP_READ,
+               "a write kind is its op kind");
+
+/* The op of one batch entry, with its fields checked as its call would. */
+static int write_entry_op(msglog *log, const msglog_write *e, op *o)
+{
+    if (e->kind < MSGLOG_WRITE_SEND || e->kind > MSGLOG_WRITE_READ)
+        return ml_fail(log, MSGLOG_EINVAL, "unknown write kind %d", e->kind);
+    *o = target_op((uint8_t)e->kind, e->target);
+    int rc = check_conv(log, o, e->conv, e->conv_len);
+    if (rc || e->kind == MSGLOG_WRITE_DELETE || e->kind == MSGLOG_WRITE_READ)
+        return rc;
+    if (e->kind == MSGLOG_WRITE_SEND || e->kind == MSGLOG_WRITE_EDIT) {
+        o->body = e->text;
+        o->body_len = e->text_len;
+        return check_text(log, "body", e->text, e->text_len, 0, MSGLOG_MAX_BODY);
+    }
+    o->key = e->text;
+    o->key_len = e->text_len;
+    return check_text(log, "reaction key", e->text, e->text_len, 1, MSGLOG_MAX_KEY);
+}
+
+int msglog_write_batch(msglog *log, msglog_id *ids, const msglog_write *w, size_t n,
+                       size_t *failed)
+{
+    CHECK_LOG(log);
+    if (failed)
+        *failed = 0;
+    if (n && !w)
+        return ml_fail(log, MSGLOG_EINVAL, "msglog_write_batch: no entries");
+    if (n > MSGLOG_MAX_WRITE_BATCH)
+        return ml_fail(log, MSGLOG_ELIMIT, "msglog_write_batch: %zu entries; at most %d", n,
+                       MSGLOG_MAX_WRITE_BATCH);
+    if (!n)
+        return ml_ok(log);
+    op *ops = malloc(n * sizeof *ops);
+    op_id *made = malloc(n * sizeof *made);
+    int rc = ops && made ? MSGLOG_OK : ml_fail(log, MSGLOG_ENOMEM, "out of memory");
+    size_t i = 0;
+    for (; !rc && i < n; i++)
+        rc = write_entry_op(log, &w[i], &ops[i]);
+    if (rc && failed && i)
+        *failed = i - 1;
+    if (!rc)
+        rc = create_ops(log, ops, n, made, failed);
+    for (size_t k = 0; !rc && ids && k < n; k++)
+        ids[k] = (msglog_id){ made[k].replica, made[k].seq };
+    free(ops);
+    free(made);
+    return rc;
 }

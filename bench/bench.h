@@ -21,6 +21,8 @@ __attribute__((noreturn, format(printf, 1, 2)))
 void bench_die(const char *fmt, ...);
 /* Dies with the handle's last error when rc != MSGLOG_OK. */
 void bench_check(msglog *log, int rc, const char *what);
+/* malloc that dies when out of memory. */
+void *bench_malloc(size_t n);
 
 /* ---- seeded PRNG: xoshiro256** seeded through splitmix64 ---------------- */
 typedef struct brng {

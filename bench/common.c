@@ -31,7 +31,7 @@ void bench_check(msglog *log, int rc, const char *what)
         bench_die("%s: %s (%s)", what, msglog_strerror(rc), log ? msglog_errmsg(log) : "");
 }
 
-static void *xmalloc(size_t n)
+void *bench_malloc(size_t n)
 {
     void *p = malloc(n ? n : 1);
     if (!p)
@@ -172,7 +172,7 @@ int64_t bench_file_size(const char *path)
 char *bench_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = xmalloc(n);
+    char *p = bench_malloc(n);
     snprintf(p, n, "%s/%s", dir, name);
     return p;
 }
@@ -185,7 +185,7 @@ char *bench_tmpdir(const char *parent, const char *tag)
     if (!base || !*base)
         base = "/tmp";
     size_t n = strlen(base) + strlen(tag) + 16;
-    char *p = xmalloc(n);
+    char *p = bench_malloc(n);
     snprintf(p, n, "%s/%s-XXXXXX", base, tag);
     if (!mkdtemp(p))
         bench_die("mkdtemp %s: %s", p, strerror(errno));

@@ -162,7 +162,7 @@ def versions():
 def build(build_dir):
     run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DMSGLOG_TESTS=OFF"])
     run(["cmake", "--build", build_dir, "-j", str(os.cpu_count() or 2), "--target",
-         "bench_gen", "bench_ingest", "bench_sync", "bench_coldopen", "bench_micro", "bench_crypto"])
+         "bench_gen", "bench_ingest", "bench_sync", "bench_coldopen", "bench_micro", "bench_crypto", "bench_local"])
     return os.path.join(build_dir, "bench")
 
 
@@ -181,6 +181,8 @@ def c_benches(a, bindir, scratch, wl_dir, views, extra_scales, shuffled_scales):
     res["micro"] = run_json([b("bench_micro"), "--ops", str(min(a.ops, 200000)),
                              "--chain", str(a.chain)] + common)
     res["crypto"] = run_json([b("bench_crypto"), "--ms", "60" if a.quick else "3000"])
+    res["local"] = run_json([b("bench_local"), "--sends", "200" if a.quick else "20000",
+                             "--batch", "1000", "--scratch", scratch])
 
     def ingest_run(n, variant, view=True):
         cmd = [b("bench_ingest"), "--ops", str(n), "--mode", C_MODE[variant], "--batch", str(a.batch)] + common
@@ -1003,6 +1005,16 @@ def write_doc(a, path, png_name, ctx):
               fmt(p["ops"]), lab, p["batch"], fmt(p["pending_before_release"]), fmt(p["causal_ops_per_s"]),
               fmt(p["reverse_ops_per_s"]), p["pending_cost_us_per_op"]))
     w("")
+    lo = res["local"]
+    w("Local writes (`bench_local`): %s `msglog_send` calls, one durable commit each, against the same "
+      "messages through `msglog_write_batch`, %s per commit:" % (fmt(lo["sends"]), fmt(lo["batch"])))
+    w("")
+    w("| what | figure |")
+    w("|---|---|")
+    w("| one by one | %s sends/s (%.1f s) |" % (fmt(lo["one_by_one_per_s"]), lo["one_by_one_s"]))
+    w("| batched | %s sends/s (%.2f s): %.0fx |" % (fmt(lo["batched_per_s"]), lo["batched_s"],
+                                                    lo["batched_per_s"] / lo["one_by_one_per_s"]))
+    w("")
     cr = res["crypto"]
     w("Cryptographic primitives (`bench_crypto`; libsodium, one core), beside XXH3:")
     w("")
@@ -1235,6 +1247,7 @@ def main():
             dump("msglog-gen.json", res["gen"])
             dump("msglog-micro.json", res["micro"])
             dump("msglog-crypto.json", res["crypto"])
+            dump("msglog-local.json", res["local"])
             dump("msglog-ingest.json", {"at_full_scale": ingest_out,
                                         "at_peer_scales": {str(k): v for k, v in res["ingest_at"].items()}})
             dump("msglog-sync.json", res["sync"])

@@ -379,6 +379,54 @@ MSGLOG_API int msglog_mark_read(msglog *log, msglog_id *out, const char *conv,
 MSGLOG_API int msglog_op_bytes(msglog *log, void **out, size_t *out_len,
                     const char *conv, size_t conv_len, msglog_id id);
 
+/*
+ * Many local ops in one durable commit: what LMDB's transaction or SQLite's
+ * BEGIN give, for an import or a burst of writes (one commit costs a disk
+ * flush; 20,000 msglog_send() calls make 20,000). `kind` says which call an
+ * entry stands for, with that call's fields and rules. An entry may target
+ * a message an earlier entry of the batch sends: its id is this store's
+ * replica and the next seq of the conversation, in entry order (the ids the
+ * batch returns). bench_local in `make bench` measures the difference.
+ */
+#define MSGLOG_WRITE_SEND    1   /* text: the body */
+#define MSGLOG_WRITE_EDIT    2   /* target; text: the new body */
+#define MSGLOG_WRITE_DELETE  3   /* target */
+#define MSGLOG_WRITE_REACT   4   /* target; text: the reaction key */
+#define MSGLOG_WRITE_UNREACT 5   /* target; text: the reaction key */
+#define MSGLOG_WRITE_READ    6   /* target */
+
+typedef struct msglog_write {
+    int kind;                  /* MSGLOG_WRITE_* */
+    const char *conv;          /* the conversation id, as for msglog_send() */
+    size_t conv_len;
+    msglog_id target;          /* the message (the id of its send); not SEND */
+    const void *text;          /* SEND, EDIT: the body; REACT, UNREACT: the
+                                  key; ignored for the others */
+    size_t text_len;
+} msglog_write;
+
+/*
+ * Creates the n ops of `w`, in order, in one write transaction and one
+ * durable commit, each as the single call of its kind would (clock, rules,
+ * limits). All or nothing: when one entry is refused, nothing is committed.
+ *
+ * @param[in]  log     the handle
+ * @param[out] ids     n ids, written on success (ids[i] for w[i]); may be
+ *                     NULL
+ * @param[in]  w       n entries, borrowed for the call; NULL only when n is 0
+ * @param[in]  n       their number, at most MSGLOG_MAX_WRITE_BATCH; 0
+ *                     commits nothing and returns MSGLOG_OK
+ * @param[out] failed  on a refusal, the index of the entry refused; may be
+ *                     NULL
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL, w is NULL with n > 0,
+ *         or an entry's kind is not MSGLOG_WRITE_*; otherwise what the
+ *         entry's own call returns (msglog_send() and its siblings), for
+ *         the first entry refused, with nothing committed.
+ */
+#define MSGLOG_MAX_WRITE_BATCH 100000
+MSGLOG_API int msglog_write_batch(msglog *log, msglog_id *ids, const msglog_write *w, size_t n,
+                       size_t *failed);
+
 /* ------------------------------------------------------------------------ */
 /* Reading the view                                                          */
 /*

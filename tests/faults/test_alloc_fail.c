@@ -410,6 +410,22 @@ CREATE_OP(op_react, msglog_react(w->a, &id, "c1", 2, fx.b1, "+1", 2))
 CREATE_OP(op_unreact, msglog_unreact(w->a, &id, "c1", 2, fx.m1, "+1", 2))
 CREATE_OP(op_mark_read, msglog_mark_read(w->a, &id, "c1", 2, fx.b1))
 
+/* A write batch: a send into a new conversation, an edit and a delete, in
+ * one commit. */
+static int op_write_batch(world *w, opres *r)
+{
+    msglog_write e[] = { { MSGLOG_WRITE_SEND, "c9", 2, { 0, 0 }, "batched", 7 },
+                         { MSGLOG_WRITE_EDIT, "c1", 2, fx.m1, "edited in a batch", 17 },
+                         { MSGLOG_WRITE_DELETE, "c1", 2, fx.m3, NULL, 0 } };
+    msglog_id ids[3] = { { 0, 0 } };
+    ARM();
+    int rc = msglog_write_batch(w->a, ids, e, 3, NULL);
+    DISARM();
+    if (rc == MSGLOG_OK)
+        r->res = id_text(ids[2]);
+    return rc;
+}
+
 static int op_receive(world *w, opres *r)
 {
     ARM();
@@ -896,6 +912,7 @@ Test(alloc_fail, delete) { run_op("delete", op_delete); }
 Test(alloc_fail, react) { run_op("react", op_react); }
 Test(alloc_fail, unreact) { run_op("unreact", op_unreact); }
 Test(alloc_fail, mark_read) { run_op("mark_read", op_mark_read); }
+Test(alloc_fail, write_batch) { run_op("write_batch", op_write_batch); }
 Test(alloc_fail, receive) { run_op("receive", op_receive); }
 Test(alloc_fail, receive_batch) { run_op("receive_batch", op_receive_batch); }
 Test(alloc_fail, receive_equivocal) { run_op("receive_equivocal", op_receive_equivocal); }
