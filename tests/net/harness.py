@@ -78,3 +78,40 @@ class Bg:
         self.kill(signal.SIGTERM)
         rc = self.wait(timeout)
         check(rc in (0, -signal.SIGTERM), "%s exited %s on SIGTERM" % (self.name, rc))
+
+
+class Scenario:
+    """What Bg needs of a scenario: a directory for the output files, a
+    counter for their names, and the list of background processes."""
+
+    def __init__(self, root):
+        self.root = root
+        self.logdir = os.path.join(root, "logs")
+        os.makedirs(self.logdir)
+        self.bgs, self.n = [], 0
+
+    def serial(self):
+        self.n += 1
+        return self.n
+
+
+def run_main(prefix, make, body):
+    """Runs body(scenario) in a fresh temporary directory: prints body's
+    summary and exits 0, or prints the failure (the files kept) and exits
+    1; every background process is killed either way. make(root) builds the
+    scenario."""
+    import shutil
+    import tempfile
+
+    root = tempfile.mkdtemp(prefix=prefix)
+    s = make(root)
+    try:
+        print(body(s))
+        shutil.rmtree(root)
+        return 0
+    except Fail as e:
+        print("FAIL: %s (files kept in %s)" % (e, root))
+        return 1
+    finally:
+        for b in s.bgs:
+            b.kill()

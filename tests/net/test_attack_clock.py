@@ -19,29 +19,21 @@ Each step waits for the relay's answer, never for time. Exit 0 or 1.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 import wire
-from harness import Bg, Fail, check
+from harness import Bg, Fail, Scenario, check, run_main
 
 HOST = "127.0.0.1"
 CONV = "team"
 
 
-class Scenario:
+class ClockAttack(Scenario):
     def __init__(self, msglog, root):
-        self.msglog, self.root = msglog, root
-        self.logdir = os.path.join(root, "logs")
-        os.makedirs(self.logdir)
-        self.bgs, self.n = [], 0
-
-    def serial(self):
-        self.n += 1
-        return self.n
+        super().__init__(root)
+        self.msglog = msglog
 
     def cli(self, *args):
         r = subprocess.run([self.msglog] + list(args), capture_output=True, timeout=60,
@@ -97,28 +89,16 @@ def run(s):
           "the device holds its own message and the accepted one, nothing refused: %r" % (bodies,))
     relay.stop()
     check(not relay.running(), "relay stopped")
-    return bodies
+    return ("clock attack: 3 far-future ops refused, 1 near one accepted; device holds %d messages"
+            % len(bodies))
 
 
 def main(argv):
     if len(argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2
-    root = tempfile.mkdtemp(prefix="msglog-clock-")
-    s = Scenario(os.path.abspath(argv[1]), root)
-    try:
-        bodies = run(s)
-        print("clock attack: 3 far-future ops refused, 1 near one accepted; device holds %d messages"
-              % len(bodies))
-        shutil.rmtree(root)
-        return 0
-    except Fail as e:
-        print("FAIL: %s (files kept in %s)" % (e, root))
-        return 1
-    finally:
-        for b in s.bgs:
-            b.kill()
-
+    msglog = os.path.abspath(argv[1])
+    return run_main("msglog-clock-", lambda root: ClockAttack(msglog, root), run)
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))
