@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build demo test clean install soak
+.PHONY: all deps build cli demo test clean install soak
 
 all: build
 
@@ -17,11 +17,18 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# Only the CLI, build/msglog: what the demos run.
+cli: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target msglog_cli
+
 # The story demo (one process, three replicas), then the network demo (a
-# relay and three devices as real processes on 127.0.0.1).
-demo: build
-	$(BUILD)/msglog demo
-	scripts/demo-net.sh $(BUILD)/msglog
+# relay and three devices as real processes on 127.0.0.1). The build's
+# output is shown only if it fails, so the story comes first.
+demo: deps
+	@echo "building $(BUILD)/msglog (the output is shown only if it fails)"
+	@scripts/quietly.sh $(MAKE) --no-print-directory cli
+	@$(BUILD)/msglog demo
+	@scripts/demo-net.sh $(BUILD)/msglog
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -8,11 +8,12 @@
  * bytes, and merged deterministically: every replica that has delivered the
  * same ops shows the same view, whatever order they arrived in.
  *
- * The sections come in the order an application needs them: errors and
- * limits, opening a replica, creating ops, reading the view, receiving ops
- * and delta sync, delivery status, network sync (client and relay). The
- * merge rules are in docs/design.md, the encodings and the store's layout in
- * docs/format.md, the session protocol in docs/protocol.md.
+ * The sections come in the order an application needs them: the version,
+ * errors and limits, opening a replica, creating ops, reading the view,
+ * receiving ops and delta sync, delivery status, network sync (client and
+ * relay). The merge rules are in docs/design.md, the encodings and the
+ * store's layout in docs/format.md, the session protocol in
+ * docs/protocol.md.
  *
  * Conventions (as in LMDB and libgit2):
  *  - Every function returns MSGLOG_OK (0) or a negative MSGLOG_E* code; the
@@ -51,6 +52,28 @@ extern "C" {
 #else
 #define MSGLOG_API
 #endif
+
+/* ------------------------------------------------------------------------ */
+/* Version                                                                   */
+
+/* The version of this header, the same as the CMake project's
+ * (tests/api/test_version.c checks that they agree). The shared library is
+ * libmsglog.so.MAJOR: a new MAJOR breaks programs built against an older
+ * one. */
+#define MSGLOG_VERSION_MAJOR 0
+#define MSGLOG_VERSION_MINOR 1
+#define MSGLOG_VERSION_PATCH 0
+#define MSGLOG_VERSION_STRING "0.1.0"
+
+/*
+ * The version of the library running, which may be newer than the header a
+ * program was compiled with (MSGLOG_VERSION_STRING) when the shared library
+ * was upgraded underneath it.
+ *
+ * @return "MAJOR.MINOR.PATCH", static (never freed), never NULL. No error
+ *         code is returned.
+ */
+MSGLOG_API const char *msglog_version(void);
 
 /* ------------------------------------------------------------------------ */
 /* Errors                                                                    */

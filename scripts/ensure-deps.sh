@@ -1,6 +1,9 @@
 #!/bin/sh
 # Makes sure the Debian packages msglog builds with are installed.
 # As root it installs what is missing; otherwise it prints the command and fails.
+# The install test (tests/install/run.sh) needs nothing more: the static
+# archives it links come with the -dev packages (libuv1-dev's is libuv_a.a),
+# libc.a with build-essential (libc6-dev), readelf with binutils.
 set -e
 PKGS="build-essential cmake pkg-config python3 liblmdb-dev libmsgpack-dev libxxhash-dev libcriterion-dev libjansson-dev libuv1-dev libsodium-dev"
 missing=""

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "demo.h"
+#include "msglog.h"
 #include "net_cmds.h"
 #include "op_cmds.h"
 #include "replay.h"
@@ -57,6 +58,8 @@ static const char help_text[] =
     "      unreact, convs, show, relay, sync).\n"
     "  help, --help, -h\n"
     "      Print this help.\n"
+    "  version, --version\n"
+    "      Print the version of the library: msglog MAJOR.MINOR.PATCH.\n"
     "\n"
     "exit status:\n"
     "  0  success (demo: the replicas converged; sync: up to date)\n"
@@ -96,6 +99,10 @@ static int dispatch(int argc, char **argv)
         return usage_error("no command given%s", "");
     if (is_help(argv[1])) {
         fputs(help_text, stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("msglog %s\n", msglog_version());
         return CLI_OK;
     }
     if (strcmp(argv[1], "replay") == 0)
