@@ -5,7 +5,7 @@
 # archives it links come with the -dev packages (libuv1-dev's is libuv_a.a),
 # libc.a with build-essential (libc6-dev), readelf with binutils.
 set -e
-PKGS="build-essential cmake pkg-config python3 liblmdb-dev libmsgpack-dev libxxhash-dev libcriterion-dev libjansson-dev libuv1-dev libsodium-dev"
+PKGS="build-essential cmake pkg-config python3 python3-dev python3-cffi python3-pytest python3-setuptools liblmdb-dev libmsgpack-dev libxxhash-dev libcriterion-dev libjansson-dev libuv1-dev libsodium-dev"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
