@@ -14,7 +14,7 @@ and the extension, linked with an rpath to the library's directory (so
 nothing needs LD_LIBRARY_PATH); put DIR on sys.path (PYTHONPATH, or DIR a
 site-packages). The CMake build runs the second form (python/CMakeLists.txt).
 Needs cffi, setuptools and the Python headers (Debian: python3-cffi,
-python3-setuptools, python3-dev).
+python3-setuptools, python3-dev) and libuv's headers (libuv1-dev).
 """
 import argparse
 import glob
@@ -149,6 +149,32 @@ int msglog_sync_apply(msglog *log, const void *response, size_t response_len);
 int msglog_delivery_status(msglog *log, int *out, const char *conv, size_t conv_len,
                            msglog_id id);
 
+/* Network sync, once mode only (docs/python.md): no callbacks. */
+typedef struct uv_loop_s { ...; } uv_loop_t;
+typedef enum { UV_RUN_DEFAULT, ... } uv_run_mode;
+int uv_loop_init(uv_loop_t *loop);
+int uv_run(uv_loop_t *loop, uv_run_mode mode);
+int uv_loop_close(uv_loop_t *loop);
+const char *uv_strerror(int err);
+
+typedef struct msglog_client msglog_client;
+typedef struct msglog_conn_info { int last_error; const char *detail; ...; } msglog_conn_info;
+typedef struct msglog_client_options {
+    unsigned version;
+    const char *host;
+    uint16_t port;
+    int watch;
+    const msglog_str *convs;
+    size_t n_convs;
+    uint32_t timeout_ms;
+    ...;
+} msglog_client_options;
+int msglog_client_new(msglog_client **out, msglog *log, uv_loop_t *loop,
+                      const msglog_client_options *opts);
+int msglog_client_start(msglog_client *c);
+void msglog_client_state(const msglog_client *c, msglog_conn_info *out);
+int msglog_client_result(const msglog_client *c);
+void msglog_client_close(msglog_client *c);
 """
 
 
@@ -157,9 +183,9 @@ def builder(include, libdir):
     `include` and libmsglog.so in `libdir`."""
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
-    ffi.set_source("msglog._msglog", "#include <msglog.h>\n",
+    ffi.set_source("msglog._msglog", "#include <msglog.h>\n#include <uv.h>\n",
                    include_dirs=[include], library_dirs=[libdir],
-                   libraries=["msglog"],
+                   libraries=["msglog", "uv"],
                    extra_link_args=["-Wl,-rpath," + libdir])
     return ffi
 

@@ -23,6 +23,7 @@ import collections
 import dataclasses
 import enum
 import os
+import signal
 import threading
 from typing import Dict, Optional, Tuple
 
@@ -520,3 +521,69 @@ class Store:
         """The three steps between two stores of this process: brings this
         store up to date with `other` (for `conv`, or everything)."""
         self.sync_apply(other.sync_response(self.sync_request(conv)))
+
+    # -- network sync ------------------------------------------------------
+
+    def sync(self, host, port, *, convs=None, timeout=None):
+        """Syncs once with the relay at host:port over TCP (a once-mode
+        msglog_client on a private libuv loop, run on this thread until the
+        store is up to date with the relay): sends what the relay lacks,
+        takes what it has, for the conversations `convs` (default: every
+        conversation either side holds). Blocks until done, or until
+        `timeout` seconds (default: no limit), and is not interrupted by
+        signals (KeyboardInterrupt comes after). Raises IOFailure for the
+        network (refused, cut, timed out), another MsglogError for a protocol
+        or storage failure, with the connection's detail as message."""
+        if signal.getsignal(signal.SIGPIPE) != signal.SIG_IGN:
+            raise RuntimeError("network sync needs SIGPIPE ignored "
+                               "(signal.signal(signal.SIGPIPE, signal.SIG_IGN))")
+        h = _text_arg(host, "host")
+        if b"\0" in h:
+            raise ValueError("embedded null byte in host")
+        host_c = ffi.new("char[]", h)    # NUL-terminated
+        keep = [ffi.from_buffer(_text_arg(conv, "conv")) for conv in convs or ()]
+        conv_strs = ffi.new("msglog_str[]", len(keep))
+        for s, data in zip(conv_strs, keep):
+            s.data = data
+            s.len = len(data)
+        opts = ffi.new("msglog_client_options *")
+        opts.version = lib.MSGLOG_CLIENT_OPTIONS_VERSION
+        opts.host = host_c
+        opts.port = port
+        opts.convs = conv_strs
+        opts.n_convs = len(keep)
+        if timeout is not None:
+            if not timeout > 0:
+                raise ValueError("timeout must be a positive number of seconds")
+            opts.timeout_ms = max(1, round(timeout * 1000))
+        with self._lock:
+            if self._log is None:
+                raise ValueError("the store is closed")
+            _run_client(self._log, opts)
+
+
+def _run_client(log, opts):
+    """Runs one once-mode client of handle `log` to its end on a loop of its
+    own, and closes both (the store's lock held)."""
+    loop = ffi.new("uv_loop_t *")
+    e = lib.uv_loop_init(loop)
+    if e != 0:
+        raise IOFailure(lib.MSGLOG_EIO, "cannot make an event loop: %s"
+                        % ffi.string(lib.uv_strerror(e)).decode())
+    client = ffi.new("msglog_client **")
+    try:
+        rc = lib.msglog_client_new(client, log, loop, opts)
+        if rc == lib.MSGLOG_OK:
+            rc = lib.msglog_client_start(client[0])
+        if rc != lib.MSGLOG_OK:
+            raise _error(rc, ffi.string(lib.msglog_errmsg(log)).decode("utf-8", "replace"))
+        lib.uv_run(loop, lib.UV_RUN_DEFAULT)
+        rc = lib.msglog_client_result(client[0])
+        if rc != lib.MSGLOG_OK:
+            info = ffi.new("msglog_conn_info *")
+            lib.msglog_client_state(client[0], info)
+            raise _error(rc, ffi.string(info.detail).decode("utf-8", "replace"))
+    finally:
+        lib.msglog_client_close(client[0])   # NULL when it was never made
+        lib.uv_run(loop, lib.UV_RUN_DEFAULT)   # runs the close callbacks
+        lib.uv_loop_close(loop)

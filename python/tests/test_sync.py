@@ -1,5 +1,10 @@
-"""Stores converging through the delta sync trio, and received garbage
-refused with nothing changed."""
+"""Stores converging through the delta sync trio and through a relay (the
+msglog CLI's, a real process), and received garbage refused with nothing
+changed."""
+import os
+import socket
+import subprocess
+
 import pytest
 
 import msglog
@@ -68,3 +73,51 @@ def test_garbage_is_refused_and_changes_nothing(stores):
     assert view(bob) == before
     bob.receive(good)
     assert bob.message("team", msg).body == "hello!"
+
+
+@pytest.fixture
+def relay(tmp_path):
+    """A relay (`msglog relay`) on 127.0.0.1; its port, once it listens."""
+    with open(tmp_path / "relay.err", "wb") as err:
+        p = subprocess.Popen([os.environ["MSGLOG_CLI"], "relay", "--listen", "127.0.0.1:0",
+                              "--dir", str(tmp_path / "relay")],
+                             stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+    try:
+        line = p.stdout.readline().decode()    # printed once it listens
+        assert line.startswith("listening 127.0.0.1:"), (tmp_path / "relay.err").read_text()
+        yield int(line.rsplit(":", 1)[1])
+    finally:
+        p.terminate()
+        p.wait()
+        p.stdout.close()
+
+
+def test_network_sync_through_a_relay(stores, relay):
+    group = {u: stores(u, r, u) for r, u in [(10, "alice"), (20, "bob"), (30, "carol")]}
+    write_apart(group)
+    a, b, c = group.values()
+    mine = a.page("team", 1, backward=True)[0]
+    for store in (a, b, c, a, b):    # the first three bring the relay everything
+        store.sync("127.0.0.1", relay, timeout=60)
+    views = [view(s) for s in group.values()]
+    assert all(v == views[0] for v in views)
+    assert a.delivery_status("team", mine.id) >= msglog.Status.SENT
+    # Only the conversations asked for.
+    d = stores("dave", 40, "dave")
+    d.sync("127.0.0.1", relay, convs=["plans"], timeout=60)
+    assert d.conversations() == ["plans"]
+    assert view(d)["plans"] == views[0]["plans"]
+
+
+def test_network_failure_raises_io_failure(stores):
+    store = stores("a", 1, "alice")
+    store.send("team", "hi")
+    with socket.socket() as s:    # bound, not listening: connecting is refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        with pytest.raises(msglog.IOFailure) as caught:
+            store.sync("127.0.0.1", port, timeout=60)
+    assert caught.value.message
+    with pytest.raises(msglog.InvalidArgument):
+        store.sync("", 1)
+    assert store.delivery_status("team", (1, 1)) == msglog.Status.PENDING
