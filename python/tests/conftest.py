@@ -16,6 +16,7 @@ import pytest
 import msglog
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(os.path.dirname(HERE), "examples")
 
 
 @pytest.fixture
