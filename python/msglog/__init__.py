@@ -30,17 +30,27 @@ from typing import Dict, Optional, Tuple
 from ._msglog import ffi, lib
 
 __all__ = [
-    "Store", "Id", "Message", "ConvInfo", "Status",
+    "version", "Store", "Id", "Message", "ConvInfo", "Status",
     "MsglogError", "InvalidArgument", "NotFound", "Denied", "Limit", "Corrupt",
     "UnknownVersion", "Mismatch", "Full", "NoMemory", "IOFailure", "UnknownKind",
     "PendingFull", "Equivocal",
-    "MAX_CONV", "MAX_USER", "MAX_BODY", "MAX_KEY",
+    "MAX_CONV", "MAX_USER", "MAX_BODY", "MAX_KEY", "MAX_WRITE_BATCH",
 ]
+
+# The version of the header the binding was built against.
+__version__ = ffi.string(lib.MSGLOG_VERSION_STRING).decode()
 
 MAX_CONV = lib.MSGLOG_MAX_CONV
 MAX_USER = lib.MSGLOG_MAX_USER
 MAX_BODY = lib.MSGLOG_MAX_BODY
 MAX_KEY = lib.MSGLOG_MAX_KEY
+MAX_WRITE_BATCH = lib.MSGLOG_MAX_WRITE_BATCH
+
+
+def version():
+    """The version of the libmsglog running ("MAJOR.MINOR.PATCH",
+    msglog_version()), which may be newer than __version__."""
+    return ffi.string(lib.msglog_version()).decode()
 
 
 # --------------------------------------------------------------------------
@@ -139,6 +149,17 @@ _ERRORS = {
 
 def _error(code, message):
     return _ERRORS.get(code, MsglogError)(code, message)
+
+
+# Store.write_batch()'s entries: name -> (kind, has a target, has a text).
+_WRITES = {
+    "send": (lib.MSGLOG_WRITE_SEND, False, True),
+    "edit": (lib.MSGLOG_WRITE_EDIT, True, True),
+    "delete": (lib.MSGLOG_WRITE_DELETE, True, False),
+    "react": (lib.MSGLOG_WRITE_REACT, True, True),
+    "unreact": (lib.MSGLOG_WRITE_UNREACT, True, True),
+    "mark_read": (lib.MSGLOG_WRITE_READ, True, False),
+}
 
 
 # --------------------------------------------------------------------------
@@ -395,6 +416,48 @@ class Store:
         out = ffi.new("msglog_id *")
         self._call(lib.msglog_mark_read, out, c, len(c), _id_arg(target))
         return _id(out)
+
+    def write_batch(self, writes):
+        """Creates many ops in one write transaction and one durable commit
+        (msglog_write_batch()), each as its own method would, all or nothing.
+        `writes` is a sequence of tuples, one for each call, named after the
+        methods:
+            ("send", conv, body)        ("edit", conv, target, body)
+            ("delete", conv, target)    ("react", conv, target, key)
+            ("unreact", conv, target, key)    ("mark_read", conv, target)
+        An entry may target a message an earlier entry sends: its id is
+        Id(store.replica, the conversation's next seq), in entry order.
+        Returns the ops' Ids, in order. A refusal commits nothing and raises
+        with `index`, the entry refused (0 too when the batch as a whole
+        failed: more than MAX_WRITE_BATCH entries, the store)."""
+        writes = list(writes)
+        entries = ffi.new("msglog_write[]", len(writes))
+        keep = []
+        for w, entry in zip(entries, writes):
+            kind, conv, *fields = entry
+            if kind not in _WRITES:
+                raise ValueError("unknown write %r: one of %s" % (kind, ", ".join(_WRITES)))
+            w.kind, has_target, has_text = _WRITES[kind]
+            if len(fields) != has_target + has_text:
+                raise TypeError("a %r write takes %d fields after conv, not %d"
+                                % (kind, has_target + has_text, len(fields)))
+            c = ffi.from_buffer(_text_arg(conv, "conv"))
+            w.conv, w.conv_len = c, len(c)
+            keep.append(c)
+            if has_target:
+                w.target = _id_arg(fields[0])
+            if has_text:
+                t = ffi.from_buffer(_text_arg(fields[-1], "text"))
+                w.text, w.text_len = t, len(t)
+                keep.append(t)
+        ids = ffi.new("msglog_id[]", len(writes))
+        failed = ffi.new("size_t *")
+        try:
+            self._call(lib.msglog_write_batch, ids, entries, len(writes), failed)
+        except MsglogError as e:
+            e.index = failed[0]
+            raise
+        return [_id(i) for i in ids]
 
     # -- reading the view --------------------------------------------------
 

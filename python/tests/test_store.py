@@ -3,6 +3,7 @@ view, moving ops, delivery status, str and bytes arguments, closing."""
 import pytest
 
 import msglog
+from conftest import cli, view
 from msglog import Id
 
 
@@ -186,3 +187,45 @@ def test_id():
     assert str(Id(10, 3)) == "10.3"
     assert Id.parse("10.3") == Id.parse("10:3") == Id(10, 3) == (10, 3)
     assert Id(1, 2).replica == 1 and Id(1, 2).seq == 2
+
+
+def test_write_batch(stores):
+    store, single = stores("a", 1, "alice"), stores("s", 1, "alice")
+    writes = [("send", "team", "one"), ("send", "team", b"two"),
+              ("edit", "team", (1, 1), "one, edited"), ("react", "team", (1, 2), "👍"),
+              ("unreact", "team", (1, 2), "👍"), ("mark_read", "team", (1, 2)),
+              ("delete", "team", (1, 2)), ("send", "other", "")]
+    assert store.write_batch(writes) == [Id(1, s) for s in range(1, 8)] + [Id(1, 1)]
+    # The same as one call each.
+    for kind, *args in writes:
+        getattr(single, kind)(*args)
+    strip = lambda view: {c: (i.vector, i.read, i.n_messages,
+                              [(m.id, m.body, m.edited, m.deleted, m.reactions) for m in ms])
+                          for c, (i, ms) in view.items()}
+    assert strip(view(store)) == strip(view(single))
+    assert store.write_batch([]) == []
+
+
+def test_write_batch_refused_whole(stores):
+    store = stores("a", 1, "alice")
+    store.send("team", "before")
+    before = view(store)
+    with pytest.raises(msglog.NotFound) as caught:
+        store.write_batch([("send", "team", "x"), ("edit", "team", (1, 9), "y")])
+    assert caught.value.index == 1
+    with pytest.raises(msglog.Limit) as caught:
+        store.write_batch([("send", "team", "x")] * (msglog.MAX_WRITE_BATCH + 1))
+    assert caught.value.index == 0
+    assert view(store) == before
+    with pytest.raises(ValueError):
+        store.write_batch([("shout", "team", "x")])
+    with pytest.raises(TypeError):
+        store.write_batch([("delete", "team", (1, 1), "extra")])
+
+
+def test_version():
+    assert msglog.version() == msglog.__version__
+    assert cli("--version").split() == ["msglog", msglog.version()]
+    assert [int(p) for p in msglog.version().split(".")] == [
+        msglog.lib.MSGLOG_VERSION_MAJOR, msglog.lib.MSGLOG_VERSION_MINOR,
+        msglog.lib.MSGLOG_VERSION_PATCH]
