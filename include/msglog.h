@@ -814,11 +814,17 @@ typedef struct msglog_client_options {
     msglog_conv_fn on_received; /* the relay's ops of conv were committed:
                                   the view of conv may have changed */
     void *ctx;                 /* passed to the callbacks */
+    uint32_t keepalive_ms;     /* while connected, a keep-alive (an empty
+                                  frame, 4 bytes) every keepalive_ms, so
+                                  that the relay's idle timeout
+                                  (msglog_relay_options.idle_timeout_ms)
+                                  does not close a quiet connection; keep it
+                                  well below that timeout; 0: 15000 */
 } msglog_client_options;
 
 #define MSGLOG_CLIENT_OPTIONS_INIT \
     { MSGLOG_CLIENT_OPTIONS_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, \
-      NULL }
+      NULL, 0 }
 
 /*
  * A client of the relay at opts->host:opts->port, OFFLINE until
@@ -897,7 +903,8 @@ typedef struct msglog_relay msglog_relay;
 #define MSGLOG_RELAY_OPTIONS_VERSION 1
 
 /* The limits of a relay. Every resource a peer can make the relay hold has
- * one; 0 in a field picks its default. */
+ * one; 0 in a field picks its default. A connection closed for a limit gets
+ * ERROR limit first (docs/protocol.md, section 8). */
 typedef struct msglog_relay_options {
     unsigned version;            /* MSGLOG_RELAY_OPTIONS_VERSION */
     size_t max_conns;            /* connections served at a time, all
@@ -905,9 +912,15 @@ typedef struct msglog_relay_options {
     uint32_t hello_timeout_ms;   /* a connection that sent no HELLO this
                                     long after it was accepted is closed;
                                     0: 30,000 */
+    uint32_t idle_timeout_ms;    /* after HELLO, a connection from which no
+                                    byte arrived this long is closed; a
+                                    client sends a keep-alive every
+                                    msglog_client_options.keepalive_ms
+                                    (default 15,000), so keep this several
+                                    times longer; 0: 60,000 */
 } msglog_relay_options;
 
-#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0 }
+#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0 }
 
 /*
  * A relay serving the store `log` on host:port (an address or a name,

@@ -44,6 +44,8 @@ struct net_conn {
     const char *peer;         /* "the relay", "the device": for texts */
     net_conn *prev, *next;    /* the owner's list */
     uint64_t opened_at;       /* uv_now() when made */
+    uint64_t read_at;         /* uv_now() when bytes last arrived (opened_at
+                                 before any): the relay's idle timeout */
     uint8_t *rbuf;            /* read buffer, shared with the owner's other
                                  connections (a read is fed before the next) */
     size_t rbuf_len;

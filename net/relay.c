@@ -13,8 +13,9 @@
  *
  * A connection that fails (protocol, storage, network) is closed alone; a
  * device that connects again replaces its older connection (ERROR
- * replaced); a connection that sends no HELLO within hello_timeout_ms is
- * dropped, and at most max_conns are served at a time (msglog_relay_options). */
+ * replaced); a connection that sends no HELLO within hello_timeout_ms, or
+ * nothing for idle_timeout_ms after it, is closed with ERROR limit, and at
+ * most max_conns are served at a time (msglog_relay_options). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,10 @@
 #define BACKLOG 128
 #define DEFAULT_MAX_CONNS 10000
 #define DEFAULT_HELLO_TIMEOUT_MS 30000
-#define SWEEP_MS 5000           /* at most; shorter for a shorter hello timeout */
+#define DEFAULT_IDLE_TIMEOUT_MS 60000
+/* The sweep runs at least this often, and at least twice per timeout, so
+ * a connection is closed at most half a timeout late. */
+#define SWEEP_MS 5000
 
 struct msglog_relay {
     msglog *log;
@@ -34,7 +38,7 @@ struct msglog_relay {
     msglog_relay_options opts;   /* defaults filled in */
     uv_tcp_t listener;
     uv_timer_t work;          /* 0 ms: fan-out and replacements */
-    uv_timer_t sweep;         /* connections without HELLO */
+    uv_timer_t sweep;         /* connections past a timeout */
     int handles;              /* handles whose close callback is due */
     uint16_t port;
     uint8_t *rbuf;            /* one read buffer for every connection */
@@ -203,22 +207,44 @@ static void work_fired(uv_timer_t *t)
 
 static void accepted(uv_stream_t *server, int status);
 
+/* Why c is closed for silence, written into text; NULL when it is not.
+ * Before HELLO the HELLO timeout counts from the accept, whatever arrived;
+ * after it the idle timeout counts from the last bytes received, so a
+ * client's keep-alives keep it open (and only bytes a peer sends count: a
+ * peer that makes the relay write to it is not busy for that). */
+static const char *overdue(const msglog_relay *r, const net_conn *c, uint64_t now, char *text,
+                           size_t n)
+{
+    int phase = session_phase(c->s);
+
+    if (phase == SESSION_PHASE_HELLO && now - c->opened_at >= r->opts.hello_timeout_ms)
+        snprintf(text, n, "no HELLO within %.1f s", r->opts.hello_timeout_ms / 1000.0);
+    else if (phase == SESSION_PHASE_OPEN && now - c->read_at >= r->opts.idle_timeout_ms)
+        snprintf(text, n, "idle: nothing received for %.1f s", r->opts.idle_timeout_ms / 1000.0);
+    else
+        return NULL;
+    return text;
+}
+
 static void sweep_fired(uv_timer_t *t)
 {
     msglog_relay *r = t->data;
     uint64_t now = uv_now(r->loop);
     net_conn *c, *next;
+    char text[80];
 
     if (r->accept_stalled) {
         r->accept_stalled = 0;
         accepted((uv_stream_t *)&r->listener, 0);
     }
 
+    /* Closing unlinks c: next is kept. */
     for (c = r->conns; c; c = next) {
         next = c->next;
-        if (!c->closing && c->s && session_phase(c->s) == SESSION_PHASE_HELLO &&
-            now - c->opened_at >= r->opts.hello_timeout_ms)
-            net_conn_close(c, 0, MSGLOG_EIO, "no HELLO in time");
+        if (!c->closing && c->s && overdue(r, c, now, text, sizeof text)) {
+            session_close_limit(c->s, text);
+            flush_and_check(c);
+        }
     }
 }
 
@@ -369,7 +395,18 @@ static msglog_relay_options relay_options(const msglog_relay_options *opts)
         o.max_conns = DEFAULT_MAX_CONNS;
     if (!o.hello_timeout_ms)
         o.hello_timeout_ms = DEFAULT_HELLO_TIMEOUT_MS;
+    if (!o.idle_timeout_ms)
+        o.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
     return o;
+}
+
+static uint64_t sweep_interval(const msglog_relay_options *o)
+{
+    uint64_t half = (o->hello_timeout_ms < o->idle_timeout_ms ? o->hello_timeout_ms
+                                                                : o->idle_timeout_ms) / 2;
+    if (half == 0)
+        half = 1;
+    return half < SWEEP_MS ? half : SWEEP_MS;
 }
 
 int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
@@ -411,7 +448,7 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
         close_handles(r, 1);
         return rc;
     }
-    sweep = r->opts.hello_timeout_ms < SWEEP_MS ? r->opts.hello_timeout_ms : SWEEP_MS;
+    sweep = sweep_interval(&r->opts);
     uv_timer_start(&r->sweep, sweep_fired, sweep, sweep);
     session_watch_commits(log, commit_hook, r);
     *out = r;

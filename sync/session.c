@@ -192,6 +192,11 @@ void session_close_internal(session *s, const char *reason)
     session_close_with(s, SESSION_ERR_INTERNAL, reason);
 }
 
+void session_close_limit(session *s, const char *reason)
+{
+    session_close_with(s, SESSION_ERR_LIMIT, reason);
+}
+
 /* The ERROR code for a failure of the local store or a decoder. */
 static uint64_t code_of(int rc)
 {
@@ -532,6 +537,12 @@ void session_consume(session *s, size_t n)
         return;
     memmove(s->out.p, s->out.p + n, s->out.n - n);
     s->out.n -= n;
+}
+
+int session_keepalive(session *s)
+{
+    static const uint8_t empty[SESSION_FRAME_HEADER];   /* N = 0 */
+    return sbuf_append(&s->out, empty, sizeof empty);
 }
 
 int session_phase(const session *s)

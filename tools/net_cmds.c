@@ -91,7 +91,7 @@ static void run_finish(net_run *n)
 /* relay                                                                     */
 
 static const char relay_usage[] =
-    "usage: msglog relay --listen HOST:PORT --dir DIR [--replica N] [--user U]\n"
+    "usage: msglog relay --listen HOST:PORT --dir DIR [--replica N] [--user U] [LIMITS]\n"
     "  Runs a relay on the store in DIR: it accepts devices (`msglog sync`),\n"
     "  keeps what they send, pushes every new message to every connected\n"
     "  device of the conversation, and tracks what each device has, for\n"
@@ -99,7 +99,65 @@ static const char relay_usage[] =
     "  \"listening HOST:PORT\" on stdout. It runs until SIGINT or SIGTERM.\n"
     "  A new DIR gets a store of replica N (default 1) of user U (default\n"
     "  \"relay\"); for an existing store, --replica and --user, when given,\n"
-    "  must match it.\n";
+    "  must match it.\n"
+    "  LIMITS (a connection past one is closed with ERROR limit):\n"
+    "  --max-conns N           connections at a time, all devices (10000)\n"
+    "  --hello-timeout SECS    a connection must send HELLO within SECS (30)\n"
+    "  --idle-timeout SECS     after HELLO, closed when nothing arrives for\n"
+    "                          SECS (60); `msglog sync` sends keep-alives\n";
+
+/* The limit options as given (NULL: the library's default). */
+typedef struct relay_limit_args {
+    const char *max_conns, *hello_timeout, *idle_timeout;
+} relay_limit_args;
+
+/* Parses a duration in seconds (a fraction allowed) into ms, at most what
+ * fits a uint32_t. @return 0, or -1. */
+static int parse_seconds(const char *s, uint32_t *ms)
+{
+    char *end;
+    double secs = strtod(s, &end);
+
+    if (end == s || *end || !(secs > 0) || secs > 4000000.0)
+        return -1;
+    *ms = (uint32_t)(secs * 1000.0 + 0.5);
+    if (*ms == 0)
+        *ms = 1;
+    return 0;
+}
+
+/* --NAME S, a count >= 1, into *out when given. @return 0, or -1. */
+static int limit_count(const char *name, const char *s, uint64_t *out)
+{
+    if (!s || cli_parse_u64(s, 1, UINT32_MAX, out) == 0)
+        return 0;
+    cli_usage_error("relay", relay_usage, "--%s takes an integer in [1, %" PRIu32 "], not '%s'",
+                    name, UINT32_MAX, s);
+    return -1;
+}
+
+/* --NAME S, in seconds, into *ms when given. @return 0, or -1. */
+static int limit_seconds(const char *name, const char *s, uint32_t *ms)
+{
+    if (!s || parse_seconds(s, ms) == 0)
+        return 0;
+    cli_usage_error("relay", relay_usage, "--%s takes a positive number of seconds, not '%s'",
+                    name, s);
+    return -1;
+}
+
+/* The relay's options from the limit arguments. @return CLI_OK or CLI_INVALID. */
+static int relay_limits(const relay_limit_args *a, msglog_relay_options *o)
+{
+    uint64_t max_conns = 0;
+
+    if (limit_count("max-conns", a->max_conns, &max_conns) != 0 ||
+        limit_seconds("hello-timeout", a->hello_timeout, &o->hello_timeout_ms) != 0 ||
+        limit_seconds("idle-timeout", a->idle_timeout, &o->idle_timeout_ms) != 0)
+        return CLI_INVALID;
+    o->max_conns = (size_t)max_conns;
+    return CLI_OK;
+}
 
 /* Opens the relay's store, creating it when DIR holds none. */
 static int relay_open(msglog **log, const char *dir, const char *replica_s, const char *user)
@@ -145,11 +203,16 @@ static int relay_open(msglog **log, const char *dir, const char *replica_s, cons
 int relay_main(int argc, char **argv)
 {
     const char *listen = NULL, *dir = NULL, *replica_s = NULL, *user = NULL, *pos[1];
+    relay_limit_args lim = { NULL, NULL, NULL };
+    msglog_relay_options ro = MSGLOG_RELAY_OPTIONS_INIT;
     size_t n_pos;
     cli_opt opts[] = { { "listen", &listen, NULL, NULL, NULL },
                        { "dir", &dir, NULL, NULL, NULL },
                        { "replica", &replica_s, NULL, NULL, NULL },
                        { "user", &user, NULL, NULL, NULL },
+                       { "max-conns", &lim.max_conns, NULL, NULL, NULL },
+                       { "hello-timeout", &lim.hello_timeout, NULL, NULL, NULL },
+                       { "idle-timeout", &lim.idle_timeout, NULL, NULL, NULL },
                        { NULL, NULL, NULL, NULL, NULL } };
     char host[256];
     uint16_t port;
@@ -164,6 +227,8 @@ int relay_main(int argc, char **argv)
     if (cli_parse_hostport(listen, host, sizeof host, &port, 1) != 0)
         return cli_usage_error("relay", relay_usage,
                                "--listen takes HOST:PORT (IPv6: [ADDR]:PORT), not '%s'", listen);
+    if ((rc = relay_limits(&lim, &ro)) != CLI_OK)
+        return rc;
     if ((rc = relay_open(&log, dir, replica_s, user)) != CLI_OK)
         return rc;
     memset(&n, 0, sizeof n);
@@ -171,7 +236,7 @@ int relay_main(int argc, char **argv)
         msglog_close(log);
         return CLI_FAIL;
     }
-    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, NULL);
+    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, &ro);
     if (rc != MSGLOG_OK) {
         rc = cli_lib_error("relay", log, "cannot start", rc);
     } else {
@@ -195,7 +260,7 @@ int relay_main(int argc, char **argv)
 
 static const char sync_usage[] =
     "usage: msglog sync --connect HOST:PORT --dir DIR [--watch] [--timeout SECONDS]\n"
-    "                   [--conv CONV]...\n"
+    "                   [--keepalive SECONDS] [--conv CONV]...\n"
     "  Syncs the store in DIR with the relay at HOST:PORT: sends what the\n"
     "  relay lacks, receives what it has, and updates delivery statuses.\n"
     "  Each change of the connection state is printed on stderr (connecting,\n"
@@ -205,6 +270,8 @@ static const char sync_usage[] =
     "                   lost connection is retried with exponential backoff;\n"
     "                   runs until SIGINT or SIGTERM (exit 0)\n"
     "  --timeout SECS   without --watch: give up after SECS seconds\n"
+    "  --keepalive SECS while connected, send a keep-alive every SECS (15), so\n"
+    "                   the relay's idle timeout (60) does not close the link\n"
     "  --conv CONV      sync only CONV (repeatable); default: every\n"
     "                   conversation the store or the relay holds\n"
     "  Exit status without --watch: 0 once up to date, 1 otherwise.\n";
@@ -266,24 +333,9 @@ static void on_state(void *ctx, const msglog_conn_info *info)
     }
 }
 
-/* Parses --timeout: seconds, a fraction allowed, at most a day... times
- * 49 (what fits a uint32_t of ms). @return 0, or -1. */
-static int parse_timeout(const char *s, uint32_t *ms)
-{
-    char *end;
-    double secs = strtod(s, &end);
-
-    if (end == s || *end || !(secs > 0) || secs > 4000000.0)
-        return -1;
-    *ms = (uint32_t)(secs * 1000.0 + 0.5);
-    if (*ms == 0)
-        *ms = 1;
-    return 0;
-}
-
 int sync_main(int argc, char **argv)
 {
-    const char *connect = NULL, *dir = NULL, *timeout_s = NULL, *pos[1];
+    const char *connect = NULL, *dir = NULL, *timeout_s = NULL, *keepalive_s = NULL, *pos[1];
     const char **conv_args = calloc((size_t)argc + 1, sizeof *conv_args);
     msglog_str *convs = calloc((size_t)argc + 1, sizeof *convs);
     size_t n_convs = 0, n_pos;
@@ -292,6 +344,7 @@ int sync_main(int argc, char **argv)
                        { "dir", &dir, NULL, NULL, NULL },
                        { "watch", NULL, &watch, NULL, NULL },
                        { "timeout", &timeout_s, NULL, NULL, NULL },
+                       { "keepalive", &keepalive_s, NULL, NULL, NULL },
                        { "conv", NULL, NULL, conv_args, &n_convs },
                        { NULL, NULL, NULL, NULL, NULL } };
     msglog_client_options co = MSGLOG_CLIENT_OPTIONS_INIT;
@@ -324,9 +377,14 @@ int sync_main(int argc, char **argv)
         cli_usage_error("sync", sync_usage, "--timeout is for a single sync, not --watch");
         goto out;
     }
-    if (timeout_s && parse_timeout(timeout_s, &co.timeout_ms) != 0) {
+    if (timeout_s && parse_seconds(timeout_s, &co.timeout_ms) != 0) {
         cli_usage_error("sync", sync_usage, "--timeout takes a positive number of seconds, "
                         "not '%s'", timeout_s);
+        goto out;
+    }
+    if (keepalive_s && parse_seconds(keepalive_s, &co.keepalive_ms) != 0) {
+        cli_usage_error("sync", sync_usage, "--keepalive takes a positive number of seconds, "
+                        "not '%s'", keepalive_s);
         goto out;
     }
     for (size_t i = 0; i < n_convs; i++) {
