@@ -918,9 +918,15 @@ typedef struct msglog_relay_options {
                                     msglog_client_options.keepalive_ms
                                     (default 15,000), so keep this several
                                     times longer; 0: 60,000 */
+    size_t max_conns_per_addr;   /* connections from one address at a time
+                                    (an IPv4 address, or an IPv6 /64): the
+                                    newest beyond it is refused (ERROR
+                                    limit) while the others are served, so
+                                    one host cannot take the whole of
+                                    max_conns; 0: 64 */
 } msglog_relay_options;
 
-#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0 }
+#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0, 0 }
 
 /*
  * A relay serving the store `log` on host:port (an address or a name,

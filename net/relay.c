@@ -15,12 +15,16 @@
  * device that connects again replaces its older connection (ERROR
  * replaced); a connection that sends no HELLO within hello_timeout_ms, or
  * nothing for idle_timeout_ms after it, is closed with ERROR limit, and at
- * most max_conns are served at a time (msglog_relay_options). */
+ * most max_conns are served at a time, at most max_conns_per_addr from one
+ * address (msglog_relay_options); a connection past a cap is refused at
+ * accept with ERROR limit. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "crdt/grow.h"
+#include "net/addr_limits.h"
 #include "net/conn.h"
 
 #define READ_BUF 65536
@@ -28,6 +32,13 @@
 #define DEFAULT_MAX_CONNS 10000
 #define DEFAULT_HELLO_TIMEOUT_MS 30000
 #define DEFAULT_IDLE_TIMEOUT_MS 60000
+/* Enough for the devices of a household or a small office behind one NAT;
+ * a larger site raises it. */
+#define DEFAULT_MAX_CONNS_PER_ADDR 64
+/* A refused connection's input already received is dropped before the
+ * close (so the close is a FIN that lets its ERROR be read, not a reset);
+ * this much at most, the rest may reset. */
+#define REFUSE_DRAIN 65536
 /* The sweep runs at least this often, and at least twice per timeout, so
  * a connection is closed at most half a timeout late. */
 #define SWEEP_MS 5000
@@ -44,6 +55,7 @@ struct msglog_relay {
     uint8_t *rbuf;            /* one read buffer for every connection */
     net_conn *conns;          /* open connections, newest first */
     size_t n_conns;
+    addr_table addrs;         /* the open connections of each address */
     net_convs dirty;          /* conversations to fan out */
     int dirty_all;            /* a note was lost (memory): every one */
     session **hellos;         /* sessions whose HELLO came: replace older */
@@ -265,16 +277,101 @@ static void conn_closed(net_conn *c, int err, const char *why)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
     r->n_conns--;
+    addr_remove(&r->addrs, &c->addr);
 }
 
 static const net_conn_ops relay_ops = { NULL, NULL, conn_closed };
 
+/* Why c may not be served, written into text; NULL when it may. */
+static const char *refusal(msglog_relay *r, const net_conn *c, char *text, size_t n)
+{
+    char from[64];
+
+    if (addr_count(&r->addrs, &c->addr) >= r->opts.max_conns_per_addr) {
+        addr_key_text(&c->addr, from, sizeof from);
+        snprintf(text, n, "too many connections from %s (at most %zu)", from,
+                 r->opts.max_conns_per_addr);
+    } else if (r->n_conns >= r->opts.max_conns) {
+        snprintf(text, n, "the relay is full (%zu connections)", r->opts.max_conns);
+    } else {
+        return NULL;
+    }
+    return text;
+}
+
+/* Ends a connection that is not served: its ERROR limit is written at once
+ * and it is closed, so it holds nothing but its socket, and that only
+ * until libuv has closed it. What it already sent is read and dropped
+ * first: closing with unread input would be a reset, which may destroy the
+ * ERROR before the peer reads it. */
+static void refuse(net_conn *c, session *s, const char *why)
+{
+    const uint8_t *out;
+    size_t len, drained = 0;
+    uv_os_fd_t fd;
+    char junk[4096];
+    ssize_t got;
+
+    session_close_limit(s, why);
+    session_output(s, &out, &len);
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        while (drained < REFUSE_DRAIN && (got = recv(fd, junk, sizeof junk, MSG_DONTWAIT)) > 0)
+            drained += (size_t)got;
+    uv_buf_t buf = uv_buf_init((char *)out, (unsigned)len);
+    uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);   /* a fresh socket takes it whole */
+    session_free(s);
+    net_conn_discard(c);
+}
+
+static int relay_session(msglog_relay *r, session **s)
+{
+    session_config cfg;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.role = SESSION_ROLE_RELAY;
+    cfg.hooks.ctx = r;
+    cfg.hooks.hello = hook_hello;
+    cfg.hooks.committed = hook_conv;
+    cfg.hooks.acked = hook_conv;
+    return session_new(s, r->log, &cfg);
+}
+
+/* The peer's address into c->addr. @return 0, or a libuv error. */
+static int take_peer_addr(net_conn *c)
+{
+    struct sockaddr_storage name;
+    int len = sizeof name;
+    int e = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&name, &len);
+
+    if (e == 0)
+        c->addr = addr_key_of((struct sockaddr *)&name);
+    return e;
+}
+
+/* Serves c with s: counted, linked first in the list, reading. */
+static void serve(msglog_relay *r, net_conn *c, session *s)
+{
+    const char *why = "";
+
+    if (addr_add(&r->addrs, &c->addr) != MSGLOG_OK) {
+        refuse(c, s, "the relay is out of memory");
+        return;
+    }
+    c->next = r->conns;
+    if (r->conns)
+        r->conns->prev = c;
+    r->conns = c;
+    r->n_conns++;
+    if (net_conn_start(c, s, &why) != MSGLOG_OK)
+        net_conn_close(c, 0, MSGLOG_EIO, why);
+}
+
 static void accepted(uv_stream_t *server, int status)
 {
     msglog_relay *r = server->data;
-    session_config cfg;
     session *s = NULL;
-    const char *why = "";
+    const char *why;
+    char text[160];
     net_conn *c;
     int uv_err;
 
@@ -287,31 +384,15 @@ static void accepted(uv_stream_t *server, int status)
         return;
     }
     c->peer = "the device";
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        net_conn_discard(c);
-        return;
-    }
-    if (r->n_conns >= r->opts.max_conns) {
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || take_peer_addr(c) != 0 ||
+        relay_session(r, &s) != MSGLOG_OK) {
         net_conn_discard(c);   /* closes the accepted socket */
         return;
     }
-    memset(&cfg, 0, sizeof cfg);
-    cfg.role = SESSION_ROLE_RELAY;
-    cfg.hooks.ctx = r;
-    cfg.hooks.hello = hook_hello;
-    cfg.hooks.committed = hook_conv;
-    cfg.hooks.acked = hook_conv;
-    if (session_new(&s, r->log, &cfg) != MSGLOG_OK) {
-        net_conn_discard(c);
-        return;
-    }
-    c->next = r->conns;
-    if (r->conns)
-        r->conns->prev = c;
-    r->conns = c;
-    r->n_conns++;
-    if (net_conn_start(c, s, &why) != MSGLOG_OK)
-        net_conn_close(c, 0, MSGLOG_EIO, why);
+    if ((why = refusal(r, c, text, sizeof text)))
+        refuse(c, s, why);
+    else
+        serve(r, c, s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -319,6 +400,7 @@ static void accepted(uv_stream_t *server, int status)
 
 static void free_relay(msglog_relay *r)
 {
+    addr_table_free(&r->addrs);
     net_convs_free(&r->dirty);
     free(r->hellos);
     free(r->rbuf);
@@ -397,6 +479,8 @@ static msglog_relay_options relay_options(const msglog_relay_options *opts)
         o.hello_timeout_ms = DEFAULT_HELLO_TIMEOUT_MS;
     if (!o.idle_timeout_ms)
         o.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+    if (!o.max_conns_per_addr)
+        o.max_conns_per_addr = DEFAULT_MAX_CONNS_PER_ADDR;
     return o;
 }
 
@@ -428,7 +512,10 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     if (session_commits_watched(log))
         return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: this handle already has a "
                        "client or a relay");
-    if (!(r = calloc(1, sizeof *r)) || !(r->rbuf = malloc(READ_BUF))) {
+    if (!(r = calloc(1, sizeof *r)) || !(r->rbuf = malloc(READ_BUF)) ||
+        addr_table_init(&r->addrs, relay_options(opts).max_conns) != MSGLOG_OK) {
+        if (r)
+            free(r->rbuf);
         free(r);
         return session_log_fail(log, MSGLOG_ENOMEM, "msglog_relay_new: out of memory");
     }

@@ -102,13 +102,15 @@ static const char relay_usage[] =
     "  must match it.\n"
     "  LIMITS (a connection past one is closed with ERROR limit):\n"
     "  --max-conns N           connections at a time, all devices (10000)\n"
+    "  --max-conns-per-addr N  connections at a time from one IPv4 address or\n"
+    "                          IPv6 /64 (64); the newest beyond is refused\n"
     "  --hello-timeout SECS    a connection must send HELLO within SECS (30)\n"
     "  --idle-timeout SECS     after HELLO, closed when nothing arrives for\n"
     "                          SECS (60); `msglog sync` sends keep-alives\n";
 
 /* The limit options as given (NULL: the library's default). */
 typedef struct relay_limit_args {
-    const char *max_conns, *hello_timeout, *idle_timeout;
+    const char *max_conns, *max_conns_per_addr, *hello_timeout, *idle_timeout;
 } relay_limit_args;
 
 /* Parses a duration in seconds (a fraction allowed) into ms, at most what
@@ -149,13 +151,15 @@ static int limit_seconds(const char *name, const char *s, uint32_t *ms)
 /* The relay's options from the limit arguments. @return CLI_OK or CLI_INVALID. */
 static int relay_limits(const relay_limit_args *a, msglog_relay_options *o)
 {
-    uint64_t max_conns = 0;
+    uint64_t max_conns = 0, per_addr = 0;
 
     if (limit_count("max-conns", a->max_conns, &max_conns) != 0 ||
+        limit_count("max-conns-per-addr", a->max_conns_per_addr, &per_addr) != 0 ||
         limit_seconds("hello-timeout", a->hello_timeout, &o->hello_timeout_ms) != 0 ||
         limit_seconds("idle-timeout", a->idle_timeout, &o->idle_timeout_ms) != 0)
         return CLI_INVALID;
     o->max_conns = (size_t)max_conns;
+    o->max_conns_per_addr = (size_t)per_addr;
     return CLI_OK;
 }
 
@@ -203,7 +207,7 @@ static int relay_open(msglog **log, const char *dir, const char *replica_s, cons
 int relay_main(int argc, char **argv)
 {
     const char *listen = NULL, *dir = NULL, *replica_s = NULL, *user = NULL, *pos[1];
-    relay_limit_args lim = { NULL, NULL, NULL };
+    relay_limit_args lim = { NULL, NULL, NULL, NULL };
     msglog_relay_options ro = MSGLOG_RELAY_OPTIONS_INIT;
     size_t n_pos;
     cli_opt opts[] = { { "listen", &listen, NULL, NULL, NULL },
@@ -211,6 +215,7 @@ int relay_main(int argc, char **argv)
                        { "replica", &replica_s, NULL, NULL, NULL },
                        { "user", &user, NULL, NULL, NULL },
                        { "max-conns", &lim.max_conns, NULL, NULL, NULL },
+                       { "max-conns-per-addr", &lim.max_conns_per_addr, NULL, NULL, NULL },
                        { "hello-timeout", &lim.hello_timeout, NULL, NULL, NULL },
                        { "idle-timeout", &lim.idle_timeout, NULL, NULL, NULL },
                        { NULL, NULL, NULL, NULL, NULL } };

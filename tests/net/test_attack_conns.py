@@ -101,7 +101,80 @@ def scenario_idle(t):
         "honest sync": "%.3fs; the watcher stayed connected (keep-alive 0.05 s)" % secs})
 
 
-SCENARIOS = [("idle", scenario_idle)]
+# --- caps: connections per address ------------------------------------------
+
+def bob_with_a_message(t, name):
+    """Bob's store, holding one message of CONV not yet synced."""
+    b = t.path(name)
+    t.init(b, 20, "bob")
+    t.send(b, "bob", CONV, "hello")
+    return b
+
+
+def served(p, batch_no, conv, replica):
+    """p is still served: a batch of one op into conv is acknowledged."""
+    op = wire.op_send(conv, replica, 1, 1 << 16, "mallory", "still here")
+    p.send(wire.batch(batch_no, conv, [op]))
+    m = p.recv_type(wire.ACK)
+    check(m is not None and m[2] == batch_no, "batch %d not acknowledged: %r" % (batch_no, m))
+
+
+def scenario_caps(t):
+    """One address holds at most its cap: the newest connection beyond it is
+    refused with ERROR limit, the ones it holds are still served, a slot
+    freed is taken again, and a device from another address syncs."""
+    cap = 4
+    b = bob_with_a_message(t, "caps-bob")
+    relay, port = t.relay(t.path("caps-relay"), extra=["--max-conns-per-addr", str(cap)])
+    held = [hello_peer(port, 2000 + i) for i in range(cap)]
+    why = "too many connections from %s (at most %d)" % (ATTACKER, cap)
+    for i in range(3):
+        expect_limit(wire.Peer(HOST, port, timeout=HANG, source=ATTACKER), why)
+    late = wire.Peer(HOST, port, timeout=HANG, source=ATTACKER)
+    late.send(wire.hello(2100, "mallory"))      # its HELLO is dropped, the ERROR still read
+    expect_limit(late, why)
+    secs = timed_sync(t, b, port)
+    for i, p in enumerate(held):
+        served(p, 1, "m-%d" % i, 2000 + i)
+    # A connection the relay ends gives its slot back before its ERROR is sent.
+    held[0].send_raw(b"\x00\x00\x00\x01\xc1")
+    check(held[0].recv_type(wire.ERROR) is not None, "no ERROR for a corrupt frame")
+    held[0] = hello_peer(port, 2200)
+    return finish(relay, held, {
+        "per address": "%d served from %s, the next 4 refused with ERROR limit" % (cap, ATTACKER),
+        "honest sync from %s" % HOST: "%.3fs" % secs})
+
+
+def scenario_flood(t):
+    """Many connections after HELLO from one address against a relay with
+    the default limits: it serves max_conns_per_addr (64) of them and an
+    honest device still syncs."""
+    n = env_int("MSGLOG_ATTACK_CONNS", 200)
+    b = bob_with_a_message(t, "flood-bob")
+    relay, port = t.relay(t.path("flood-relay"))
+    held, refused = [], 0
+    t0 = time.monotonic()
+    for i in range(n):
+        p = wire.Peer(HOST, port, timeout=HANG, source=ATTACKER)
+        p.send(wire.hello(3000 + i, "mallory"))
+        m = p.recv()
+        if m is not None and m[1] == wire.HELLO:
+            held.append(p)
+        else:
+            check(m is not None and m[1] == wire.ERROR and m[2] == LIMIT,
+                  "connection %d: neither HELLO nor ERROR limit: %r" % (i, m))
+            refused += 1
+            p.close()
+    attack = time.monotonic() - t0
+    secs = timed_sync(t, b, port)
+    check(len(held) == min(n, 64), "%d of %d connections served, not %d" % (len(held), n, min(n, 64)))
+    return finish(relay, held, {
+        "connections after HELLO from %s" % ATTACKER:
+            "%d tried in %.1fs: %d served, %d refused" % (n, attack, len(held), refused),
+        "honest sync from %s meanwhile" % HOST: "%.3fs" % secs})
+
+
+SCENARIOS = [("idle", scenario_idle), ("caps", scenario_caps), ("flood", scenario_flood)]
 
 
 def main(argv):
