@@ -908,7 +908,13 @@ typedef struct msglog_relay msglog_relay;
 typedef struct msglog_relay_options {
     unsigned version;            /* MSGLOG_RELAY_OPTIONS_VERSION */
     size_t max_conns;            /* connections served at a time, all
-                                    peers together; 0: 10,000 */
+                                    peers together. When all are taken, a
+                                    new one from an address that holds at
+                                    least two fewer than the address
+                                    holding the most takes the place of
+                                    that address's most idle connection
+                                    (closed with ERROR limit); otherwise
+                                    it is refused (ERROR limit); 0: 10,000 */
     uint32_t hello_timeout_ms;   /* a connection that sent no HELLO this
                                     long after it was accepted is closed;
                                     0: 30,000 */

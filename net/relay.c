@@ -17,7 +17,8 @@
  * nothing for idle_timeout_ms after it, is closed with ERROR limit, and at
  * most max_conns are served at a time, at most max_conns_per_addr from one
  * address (msglog_relay_options); a connection past a cap is refused at
- * accept with ERROR limit. */
+ * accept with ERROR limit, except that a full relay makes room for an
+ * address holding fewer than the busiest one (make_room). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +283,42 @@ static void conn_closed(net_conn *c, int err, const char *why)
 
 static const net_conn_ops relay_ops = { NULL, NULL, conn_closed };
 
+/* The connection of address k from which nothing arrived for the longest
+ * (the oldest of those, on a tie), or NULL when k holds none. */
+static net_conn *most_idle_of(msglog_relay *r, const addr_key *k)
+{
+    net_conn *best = NULL;
+
+    for (net_conn *c = r->conns; c; c = c->next)
+        if (c->s && c->addr.len == k->len && memcmp(c->addr.b, k->b, sizeof k->b) == 0 &&
+            (!best || c->read_at <= best->read_at))
+            best = c;
+    return best;
+}
+
+/*
+ * A full relay makes room for a connection from address k when the
+ * busiest address holds at least two more than k: its most idle
+ * connection is closed (ERROR limit). So an attacker holding the whole
+ * pool from a few addresses cannot keep out a device from another one;
+ * every address can get down to its fair share, and two addresses never
+ * take a place back and forth (each would hold as many as the other).
+ * @return 1 when there is room now.
+ */
+static int make_room(msglog_relay *r, const addr_key *k)
+{
+    size_t most;
+    addr_key busiest = addr_busiest(&r->addrs, &most);
+    net_conn *victim;
+
+    if (most < addr_count(&r->addrs, k) + 2 || !(victim = most_idle_of(r, &busiest)))
+        return 0;
+    session_close_limit(victim->s, "the relay is full: this connection makes room for "
+                                   "a device of another address");
+    flush_and_check(victim);     /* unlinked and uncounted now */
+    return r->n_conns < r->opts.max_conns;
+}
+
 /* Why c may not be served, written into text; NULL when it may. */
 static const char *refusal(msglog_relay *r, const net_conn *c, char *text, size_t n)
 {
@@ -291,7 +328,7 @@ static const char *refusal(msglog_relay *r, const net_conn *c, char *text, size_
         addr_key_text(&c->addr, from, sizeof from);
         snprintf(text, n, "too many connections from %s (at most %zu)", from,
                  r->opts.max_conns_per_addr);
-    } else if (r->n_conns >= r->opts.max_conns) {
+    } else if (r->n_conns >= r->opts.max_conns && !make_room(r, &c->addr)) {
         snprintf(text, n, "the relay is full (%zu connections)", r->opts.max_conns);
     } else {
         return NULL;

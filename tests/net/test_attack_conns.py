@@ -174,7 +174,35 @@ def scenario_flood(t):
         "honest sync from %s meanwhile" % HOST: "%.3fs" % secs})
 
 
-SCENARIOS = [("idle", scenario_idle), ("caps", scenario_caps), ("flood", scenario_flood)]
+# --- full: the overall cap --------------------------------------------------
+
+def scenario_full(t):
+    """Attackers from a few addresses hold every connection the relay serves:
+    a connection from an address holding at least two fewer than the
+    busiest takes the place of the busiest's most idle one, so a device
+    from a new address still gets in; one from an address holding as many
+    is refused."""
+    b = bob_with_a_message(t, "full-bob")
+    relay, port = t.relay(t.path("full-relay"), extra=["--max-conns", "6", "--max-conns-per-addr", "4"])
+    a = [hello_peer(port, 4000 + i, source="127.0.0.2") for i in range(4)]
+    c = [hello_peer(port, 4100 + i, source="127.0.0.3") for i in range(2)]
+    d = hello_peer(port, 4200, source="127.0.0.4")     # full: makes room
+    secs = timed_sync(t, b, port)                      # full again: makes room
+    for p in a[:2]:
+        expect_limit(p, "full")
+    for i, p in enumerate(a[2:] + c + [d]):
+        served(p, 1, "m-%d" % i, 4300 + i)
+    # Bob's connection ended before his sync did: one place is free.
+    e = hello_peer(port, 4400, source="127.0.0.5")
+    expect_limit(wire.Peer(HOST, port, timeout=HANG, source="127.0.0.3"), "the relay is full")
+    return finish(relay, a[2:] + c + [d, e], {
+        "6 connections held by 127.0.0.2 (4) and 127.0.0.3 (2)":
+            "127.0.0.4 got in, then bob from %s in %.3fs, each in the place of the most idle of "
+            "127.0.0.2; a third from 127.0.0.3 refused" % (HOST, secs)})
+
+
+SCENARIOS = [("idle", scenario_idle), ("caps", scenario_caps), ("flood", scenario_flood),
+             ("full", scenario_full)]
 
 
 def main(argv):
