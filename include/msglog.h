@@ -930,9 +930,25 @@ typedef struct msglog_relay_options {
                                     limit) while the others are served, so
                                     one host cannot take the whole of
                                     max_conns; 0: 64 */
+    uint64_t max_subs_per_device; /* conversations one device (replica) is
+                                    subscribed to in the store. A device
+                                    subscribes to a conversation the relay
+                                    holds by listing it in its HELLO, to
+                                    any by writing into it or acknowledging
+                                    it; naming one the relay does not hold
+                                    stores nothing. A HELLO listing more,
+                                    or a batch or ACK that would subscribe
+                                    past it, is refused (ERROR limit) and
+                                    stores nothing; 0: 10,000 */
+    uint64_t max_devices;        /* device records the store keeps (one per
+                                    replica id that sent a HELLO, which
+                                    proves nothing yet); a HELLO of a new
+                                    replica past it is refused (ERROR
+                                    limit), known devices still connect;
+                                    0: 100,000 */
 } msglog_relay_options;
 
-#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0, 0 }
+#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0 }
 
 /*
  * A relay serving the store `log` on host:port (an address or a name,

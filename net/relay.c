@@ -36,6 +36,14 @@
 /* Enough for the devices of a household or a small office behind one NAT;
  * a larger site raises it. */
 #define DEFAULT_MAX_CONNS_PER_ADDR 64
+/* As many as one session can carry (SESSION_MAX_CONVS): a device that
+ * syncs every conversation of a large relay is subscribed to each it
+ * acknowledges, and a lower default would lock it out where the session
+ * would serve it. Naming conversations costs nothing whatever the cap (only
+ * those the relay holds are stored), so it bounds writes and ACKs. */
+#define DEFAULT_MAX_SUBS_PER_DEVICE 100000
+/* At most a few tens of MB of device records (a user name each). */
+#define DEFAULT_MAX_DEVICES 100000
 /* A refused connection's input already received is dropped before the
  * close (so the close is a FIN that lets its ERROR be read, not a reset);
  * this much at most, the rest may reset. */
@@ -366,6 +374,8 @@ static int relay_session(msglog_relay *r, session **s)
 
     memset(&cfg, 0, sizeof cfg);
     cfg.role = SESSION_ROLE_RELAY;
+    cfg.max_subs = r->opts.max_subs_per_device;
+    cfg.max_devices = r->opts.max_devices;
     cfg.hooks.ctx = r;
     cfg.hooks.hello = hook_hello;
     cfg.hooks.committed = hook_conv;
@@ -518,6 +528,10 @@ static msglog_relay_options relay_options(const msglog_relay_options *opts)
         o.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
     if (!o.max_conns_per_addr)
         o.max_conns_per_addr = DEFAULT_MAX_CONNS_PER_ADDR;
+    if (!o.max_subs_per_device)
+        o.max_subs_per_device = DEFAULT_MAX_SUBS_PER_DEVICE;
+    if (!o.max_devices)
+        o.max_devices = DEFAULT_MAX_DEVICES;
     return o;
 }
 

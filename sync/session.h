@@ -60,6 +60,11 @@ typedef struct session_config {
     const msglog_str *convs;
     size_t n_convs;
     int all_convs;
+    /* Relay only: what one device may make the store keep (sync/peers.h,
+     * msglog_relay_options); 0: no cap. A HELLO listing more conversations
+     * than max_subs is refused as well (it could not be served). */
+    uint64_t max_subs;
+    uint64_t max_devices;
     session_hooks hooks;
 } session_config;
 

@@ -104,13 +104,18 @@ static const char relay_usage[] =
     "  --max-conns N           connections at a time, all devices (10000)\n"
     "  --max-conns-per-addr N  connections at a time from one IPv4 address or\n"
     "                          IPv6 /64 (64); the newest beyond is refused\n"
+    "  --max-subs N            conversations one device may be subscribed to\n"
+    "                          (10000); naming one the relay does not hold in\n"
+    "                          a HELLO costs nothing\n"
+    "  --max-devices N         device records the store keeps (100000)\n"
     "  --hello-timeout SECS    a connection must send HELLO within SECS (30)\n"
     "  --idle-timeout SECS     after HELLO, closed when nothing arrives for\n"
     "                          SECS (60); `msglog sync` sends keep-alives\n";
 
 /* The limit options as given (NULL: the library's default). */
 typedef struct relay_limit_args {
-    const char *max_conns, *max_conns_per_addr, *hello_timeout, *idle_timeout;
+    const char *max_conns, *max_conns_per_addr, *hello_timeout, *idle_timeout, *max_subs,
+        *max_devices;
 } relay_limit_args;
 
 /* Parses a duration in seconds (a fraction allowed) into ms, at most what
@@ -155,6 +160,8 @@ static int relay_limits(const relay_limit_args *a, msglog_relay_options *o)
 
     if (limit_count("max-conns", a->max_conns, &max_conns) != 0 ||
         limit_count("max-conns-per-addr", a->max_conns_per_addr, &per_addr) != 0 ||
+        limit_count("max-subs", a->max_subs, &o->max_subs_per_device) != 0 ||
+        limit_count("max-devices", a->max_devices, &o->max_devices) != 0 ||
         limit_seconds("hello-timeout", a->hello_timeout, &o->hello_timeout_ms) != 0 ||
         limit_seconds("idle-timeout", a->idle_timeout, &o->idle_timeout_ms) != 0)
         return CLI_INVALID;
@@ -207,7 +214,7 @@ static int relay_open(msglog **log, const char *dir, const char *replica_s, cons
 int relay_main(int argc, char **argv)
 {
     const char *listen = NULL, *dir = NULL, *replica_s = NULL, *user = NULL, *pos[1];
-    relay_limit_args lim = { NULL, NULL, NULL, NULL };
+    relay_limit_args lim = { NULL, NULL, NULL, NULL, NULL, NULL };
     msglog_relay_options ro = MSGLOG_RELAY_OPTIONS_INIT;
     size_t n_pos;
     cli_opt opts[] = { { "listen", &listen, NULL, NULL, NULL },
@@ -216,6 +223,8 @@ int relay_main(int argc, char **argv)
                        { "user", &user, NULL, NULL, NULL },
                        { "max-conns", &lim.max_conns, NULL, NULL, NULL },
                        { "max-conns-per-addr", &lim.max_conns_per_addr, NULL, NULL, NULL },
+                       { "max-subs", &lim.max_subs, NULL, NULL, NULL },
+                       { "max-devices", &lim.max_devices, NULL, NULL, NULL },
                        { "hello-timeout", &lim.hello_timeout, NULL, NULL, NULL },
                        { "idle-timeout", &lim.idle_timeout, NULL, NULL, NULL },
                        { NULL, NULL, NULL, NULL, NULL } };

@@ -2,7 +2,7 @@
 """Connection limits of the relay against a hostile peer, with real processes
 on 127.0.0.1 (see tests/net/README.md, "test_attack_conns.py").
 
-usage: test_attack_conns.py MSGLOG [--only idle,...] [--keep]
+usage: test_attack_conns.py MSGLOG [--only idle,...] [--keep] [--baseline]
 
 The attacker is this script, speaking the session protocol by hand
 (wire.py) from other loopback addresses (127.0.0.2 and up), so that the
@@ -12,7 +12,14 @@ relay's peak RSS (VmHWM) and the honest syncs' times. Nothing waits on a
 clock: events are placed by bytes and printed lines, and every wait has a
 generous upper bound against hangs only.
 
-Environment: MSGLOG_NET_SEED seeds the random choices (printed).
+--baseline runs the scenarios flood and hello only, which need no relay
+option, and notes instead of failing where a protection is missing: for the
+before figures of docs/reliability.md, against a build without them.
+
+Environment: MSGLOG_NET_SEED seeds the random choices (printed);
+MSGLOG_ATTACK_CONNS (200) connections for flood, MSGLOG_ATTACK_HELLO_CONVS
+(1000) conversations per HELLO for hello, MSGLOG_ATTACK_IDLE_PEERS (8) for
+idle.
 """
 import os
 import sys
@@ -44,6 +51,23 @@ def timed_sync(t, d, port):
     t0 = time.monotonic()
     t.sync_ok(d, port)
     return time.monotonic() - t0
+
+
+def protected(t, cond, what):
+    """A check that a protection holds: with --baseline only noted (in
+    t.notes, printed with the figures)."""
+    if not cond and t.baseline:
+        t.notes.append(what)
+        return
+    check(cond, what)
+
+
+def baseline_figures(t, f):
+    """f with what --baseline noted, emptied for the next scenario."""
+    for i, note in enumerate(t.notes):
+        f["without the protection (%d)" % (i + 1)] = note
+    t.notes = []
+    return f
 
 
 def hello_peer(port, replica, user="mallory", convs=(), source=ATTACKER):
@@ -166,12 +190,15 @@ def scenario_flood(t):
             refused += 1
             p.close()
     attack = time.monotonic() - t0
-    secs = timed_sync(t, b, port)
-    check(len(held) == min(n, 64), "%d of %d connections served, not %d" % (len(held), n, min(n, 64)))
-    return finish(relay, held, {
+    t0 = time.monotonic()
+    rc = t.sync(b, port)
+    secs = time.monotonic() - t0
+    protected(t, rc == 0, "the honest sync exited %d" % rc)
+    protected(t, len(held) == min(n, 64), "%d of %d connections served" % (len(held), n))
+    return finish(relay, held, baseline_figures(t, {
         "connections after HELLO from %s" % ATTACKER:
             "%d tried in %.1fs: %d served, %d refused" % (n, attack, len(held), refused),
-        "honest sync from %s meanwhile" % HOST: "%.3fs" % secs})
+        "honest sync from %s meanwhile" % HOST: "exit %d in %.3fs" % (rc, secs)}))
 
 
 # --- full: the overall cap --------------------------------------------------
@@ -201,18 +228,119 @@ def scenario_full(t):
             "127.0.0.2; a third from 127.0.0.3 refused" % (HOST, secs)})
 
 
+# --- hello: conversations named, not held -------------------------------------
+
+def statuses(p, convs):
+    """The members of the STATUS of each of convs that p receives next
+    (other messages skipped)."""
+    members = {}
+    while len(members) < len(convs):
+        m = p.recv_type(wire.STATUS)
+        check(m is not None, "the relay ended the connection before every STATUS")
+        if m[2].decode() in convs:
+            members[m[2].decode()] = sorted(u.decode() for u in m[5])
+    return members
+
+
+def relay_holds_text(hello_answer):
+    held = [c[0].decode() for c in hello_answer[7]]
+    return "the relay answers the last HELLO with %d conversation%s held: %s" % (
+        len(held), "" if len(held) == 1 else "s", ", ".join(held[:3]) + (
+            ", ..." if len(held) > 3 else ""))
+
+
+def data_size(d):
+    return os.path.getsize(os.path.join(d, "data.mdb"))
+
+
+def scenario_hello(t):
+    """Ten HELLOs naming many conversations the relay does not hold (and the
+    one it holds) store the ten devices and their ten subscriptions to what
+    the relay holds, nothing for the rest: data.mdb stays about as small."""
+    n, k = env_int("MSGLOG_ATTACK_HELLO_CONVS", 1000), 10
+    r, b = t.path("hello-relay"), bob_with_a_message(t, "hello-bob")
+    relay, port = t.relay(r)
+    t.sync_ok(b, port)
+    before, t0 = data_size(r), time.monotonic()
+    for i in range(k):
+        names = sorted(["x%d-%06d" % (i, j) for j in range(n - 1)] + [CONV])
+        p = wire.Peer(HOST, port, timeout=HANG, source=ATTACKER)
+        p.send(wire.hello(5000 + i, "mallory", [(c, (), None) for c in names]))
+        m = p.recv()      # sent after the HELLO's commit
+        check(m is not None and m[1] == wire.HELLO, "no HELLO for HELLO %d: %r" % (i, m and m[:4]))
+        protected(t, [c[0] for c in m[7]] == [CONV.encode()], "the relay holds %d of the %d named"
+                  % (len(m[7]), len(names)))
+        p.close()
+    attack, after = time.monotonic() - t0, data_size(r)
+    probe = hello_peer(port, 20, "bob", [(CONV, (), None), ("x3-000005", (), None)], source=HOST)
+    members = statuses(probe, ["x3-000005", CONV])
+    check(members[CONV] == ["mallory"], "members of %s for bob: %s" % (CONV, members[CONV]))
+    protected(t, members["x3-000005"] == [], "mallory is a member of x3-000005, only named")
+    protected(t, after - before <= 256 << 10, "data.mdb grew by %d KiB" % ((after - before) >> 10))
+    return finish(relay, [probe], baseline_figures(t, {
+        "%d HELLOs naming %d conversations each" % (k, n):
+            "%.1fs; data.mdb %d KiB before, %d KiB after (%s)" % (
+                attack, before >> 10, after >> 10, relay_holds_text(m))}))
+
+
+# --- subs: subscriptions per device, devices ------------------------------------
+
+def scenario_subs(t):
+    """A device subscribes to a conversation by writing into it, up to its
+    cap: the batch past it is refused before it commits, and so is a HELLO
+    listing more; new devices past the cap of device records are refused,
+    known ones still sync."""
+    r, b = t.path("subs-relay"), bob_with_a_message(t, "subs-bob")
+    relay, port = t.relay(r, extra=["--max-subs", "3", "--max-devices", "4"])
+    t.sync_ok(b, port)                                   # device 1 of 4: bob
+    p = hello_peer(port, 6000)                           # 2
+    for i in range(3):
+        served(p, i + 1, "w-%d" % i, 6000)
+    p.send(wire.batch(4, "w-3", [wire.op_send("w-3", 6000, 1, 1 << 16, "mallory", "one more")]))
+    expect_limit(p, "device 6000 has 3 subscriptions (at most 3)")
+    q = wire.Peer(HOST, port, timeout=HANG, source=ATTACKER)
+    q.send(wire.hello(6001, "mallory", [("v-%d" % i, (), None) for i in range(4)]))
+    expect_limit(q, "a HELLO listing 4 conversations")
+    held = [hello_peer(port, 6002), hello_peer(port, 6003)]          # 3, 4
+    q = wire.Peer(HOST, port, timeout=HANG, source=ATTACKER)
+    q.send(wire.hello(6004, "mallory"))
+    expect_limit(q, "the relay keeps 4 devices (at most 4)")
+    t.send(b, "bob", CONV, "bob is known")
+    t0 = time.monotonic()
+    # --conv: every conversation would be four, over bob's own cap of three.
+    t.cli("sync", "--connect", "%s:%d" % (HOST, port), "--dir", b, "--conv", CONV,
+          "--timeout", str(HANG), timeout=2 * HANG)
+    secs = time.monotonic() - t0
+    again = hello_peer(port, 6000)                       # known: served
+    p = wire.Peer(HOST, port, timeout=HANG, source=HOST)
+    p.send(wire.hello(6002, "mallory", all_convs=True))
+    m = p.recv()
+    check(m is not None and m[1] == wire.HELLO, "no HELLO: %r" % (m,))
+    got = sorted(c[0].decode() for c in m[7])
+    check(got == [CONV, "w-0", "w-1", "w-2"], "the relay holds %s" % got)
+    return finish(relay, held + [again, p], {
+        "caps 3 subscriptions, 4 devices": "a 4th conversation and a 5th device refused with "
+                                           "ERROR limit, nothing stored; bob synced again in "
+                                           "%.3fs" % secs})
+
+
 SCENARIOS = [("idle", scenario_idle), ("caps", scenario_caps), ("flood", scenario_flood),
-             ("full", scenario_full)]
+             ("full", scenario_full), ("hello", scenario_hello), ("subs", scenario_subs)]
 
 
 def main(argv):
     args, only, keep = parse_args(argv)
+    baseline = "--baseline" in args
+    args = [a for a in args if a != "--baseline"]
     if len(args) != 1:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     seed = seed_of("test_attack_conns")
     root = tempfile.mkdtemp(prefix="msglog-attack-")
     t = Tester(os.path.abspath(args[0]), None, root, seed)
+    t.baseline, t.notes = baseline, []
+    if baseline:
+        only = [n for n in (only or ["flood", "hello"]) if n in ("flood", "hello")]
     return run_all("test_attack_conns", t, root, keep, only, SCENARIOS, seed)
 
 

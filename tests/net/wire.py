@@ -172,11 +172,12 @@ class Peer:
                 return m
 
     def error_then_eof(self):
-        """(code, reason) of the ERROR the peer ends with, once its end of
-        stream followed; raises ValueError for anything else first."""
-        m = self.recv()
-        if m is None or m[1] != ERROR:
-            raise ValueError("expected ERROR, got %r" % (m if m is None else m[:2],))
+        """(code, reason) of the ERROR the peer ends with (other messages
+        before it skipped), once its end of stream followed; raises
+        ValueError when the stream ends without one or goes on after it."""
+        m = self.recv_type(ERROR)
+        if m is None:
+            raise ValueError("the stream ended without an ERROR")
         if self.recv() is not None:
             raise ValueError("bytes after the ERROR")
         return m[2], m[3].decode("utf-8", "replace")
