@@ -17,7 +17,8 @@ option, and notes instead of failing where a protection is missing: for the
 before figures of docs/reliability.md, against a build without them.
 
 Environment: MSGLOG_NET_SEED seeds the random choices (printed);
-MSGLOG_ATTACK_CONNS (200) connections for flood, MSGLOG_ATTACK_HELLO_CONVS
+MSGLOG_ATTACK_CONNS (200) connections for flood, from MSGLOG_ATTACK_ADDRS
+(1) addresses, MSGLOG_ATTACK_HELLO_CONVS
 (1000) conversations per HELLO for hello, MSGLOG_ATTACK_IDLE_PEERS (8) for
 idle.
 """
@@ -97,10 +98,11 @@ def scenario_idle(t):
     a, b = t.path("idle-alice"), t.path("idle-bob")
     t.init(a, 10, "alice")
     t.init(b, 20, "bob")
-    relay, port = t.relay(t.path("idle-relay"), extra=["--hello-timeout", "2", "--idle-timeout", "2"])
+    n = env_int("MSGLOG_ATTACK_IDLE_PEERS", 8)
+    relay, port = t.relay(t.path("idle-relay"), extra=[
+        "--hello-timeout", "2", "--idle-timeout", "2", "--max-conns-per-addr", str(2 * n)])
     watch = t.start_sync(a, port, watch=True, extra=["--keepalive", "0.05"])
     watch.wait_line(r"^up to date$", HANG, stderr=True)
-    n = env_int("MSGLOG_ATTACK_IDLE_PEERS", 8)
     after = [hello_peer(port, 1000 + i) for i in range(n)]
     before = [wire.Peer(HOST, port, timeout=HANG, source=ATTACKER) for _ in range(n)]
     t0 = time.monotonic()
@@ -169,35 +171,56 @@ def scenario_caps(t):
         "honest sync from %s" % HOST: "%.3fs" % secs})
 
 
-def scenario_flood(t):
-    """Many connections after HELLO from one address against a relay with
-    the default limits: it serves max_conns_per_addr (64) of them and an
-    honest device still syncs."""
-    n = env_int("MSGLOG_ATTACK_CONNS", 200)
-    b = bob_with_a_message(t, "flood-bob")
-    relay, port = t.relay(t.path("flood-relay"))
-    held, refused = [], 0
-    t0 = time.monotonic()
+def attacker_addr(i, addrs):
+    """The i-th connection's address: 127.0.0.2 and up, round robin over
+    `addrs` addresses (127.0.0.1 is the honest devices')."""
+    k = 2 + i % addrs
+    return "127.0.%d.%d" % (k // 256, k % 256)
+
+
+def open_flood(port, n, addrs):
+    """n connections that send HELLO, in turn from `addrs` addresses: those
+    answered with HELLO (held open), and how many were refused with ERROR
+    limit or closed without a word (before the caps)."""
+    held, refused, silent = [], 0, 0
     for i in range(n):
-        p = wire.Peer(HOST, port, timeout=HANG, source=ATTACKER)
+        p = wire.Peer(HOST, port, timeout=HANG, source=attacker_addr(i, addrs))
         p.send(wire.hello(3000 + i, "mallory"))
-        m = p.recv()
+        try:
+            m = p.recv()
+        except ConnectionResetError:
+            m = None
         if m is not None and m[1] == wire.HELLO:
             held.append(p)
-        else:
-            check(m is not None and m[1] == wire.ERROR and m[2] == LIMIT,
-                  "connection %d: neither HELLO nor ERROR limit: %r" % (i, m))
-            refused += 1
-            p.close()
-    attack = time.monotonic() - t0
+            continue
+        check(m is None or (m[1] == wire.ERROR and m[2] == LIMIT),
+              "connection %d: neither HELLO nor ERROR limit: %r" % (i, m))
+        refused, silent = refused + (m is not None), silent + (m is None)
+        p.close()
+    return held, refused, silent
+
+
+def scenario_flood(t):
+    """Many connections after HELLO against a relay with the default
+    limits: from one address it serves max_conns_per_addr (64) of them; from
+    many, the pool fills and still lets an honest device in (it takes the
+    place of an attacker's); either way the honest device syncs."""
+    n, addrs = env_int("MSGLOG_ATTACK_CONNS", 200), env_int("MSGLOG_ATTACK_ADDRS", 1)
+    b = bob_with_a_message(t, "flood-bob")
+    relay, port = t.relay(t.path("flood-relay"))
     t0 = time.monotonic()
+    held, refused, silent = open_flood(port, n, addrs)
+    attack, t0 = time.monotonic() - t0, time.monotonic()
     rc = t.sync(b, port)
     secs = time.monotonic() - t0
     protected(t, rc == 0, "the honest sync exited %d" % rc)
-    protected(t, len(held) == min(n, 64), "%d of %d connections served" % (len(held), n))
+    if addrs == 1:
+        protected(t, len(held) == min(n, 64), "%d of %d connections served" % (len(held), n))
+    protected(t, silent == 0, "%d connections closed without an ERROR" % silent)
     return finish(relay, held, baseline_figures(t, {
-        "connections after HELLO from %s" % ATTACKER:
-            "%d tried in %.1fs: %d served, %d refused" % (n, attack, len(held), refused),
+        "connections after HELLO from %d address%s" % (addrs, "" if addrs == 1 else "es"):
+            "%d tried in %.1fs: %d answered, %d refused with ERROR limit, %d closed silently"
+            % (n, attack, len(held), refused, silent),
         "honest sync from %s meanwhile" % HOST: "exit %d in %.3fs" % (rc, secs)}))
 
 
