@@ -64,7 +64,7 @@ static size_t bucket_of(const addr_table *t, const addr_key *k)
     return (size_t)x & t->mask;
 }
 
-static int same(const addr_key *a, const addr_key *b)
+int addr_key_equal(const addr_key *a, const addr_key *b)
 {
     return a->len == b->len && memcmp(a->b, b->b, sizeof a->b) == 0;
 }
@@ -73,7 +73,7 @@ static addr_entry **find(const addr_table *t, const addr_key *k)
 {
     addr_entry **e = &t->buckets[bucket_of(t, k)];
 
-    while (*e && !same(&(*e)->key, k))
+    while (*e && !addr_key_equal(&(*e)->key, k))
         e = &(*e)->next;
     return e;
 }

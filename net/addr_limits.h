@@ -28,6 +28,9 @@ typedef struct addr_key {
 /* The key of a peer's address. */
 addr_key addr_key_of(const struct sockaddr *sa);
 
+/* 1 when a and b are the same address as counted. */
+int addr_key_equal(const addr_key *a, const addr_key *b);
+
 /* "192.0.2.1", "2001:db8:1:2::/64": for texts. */
 void addr_key_text(const addr_key *k, char *out, size_t n);
 

@@ -298,8 +298,7 @@ static net_conn *most_idle_of(msglog_relay *r, const addr_key *k)
     net_conn *best = NULL;
 
     for (net_conn *c = r->conns; c; c = c->next)
-        if (c->s && c->addr.len == k->len && memcmp(c->addr.b, k->b, sizeof k->b) == 0 &&
-            (!best || c->read_at <= best->read_at))
+        if (c->s && addr_key_equal(&c->addr, k) && (!best || c->read_at <= best->read_at))
             best = c;
     return best;
 }
