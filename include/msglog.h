@@ -939,7 +939,10 @@ typedef struct msglog_relay_options {
                                     stores nothing. A HELLO listing more,
                                     or a batch or ACK that would subscribe
                                     past it, is refused (ERROR limit) and
-                                    stores nothing; 0: 10,000 */
+                                    stores nothing; 0: 100,000, as many as
+                                    one session carries, so that a device
+                                    syncing every conversation of a large
+                                    relay is not refused by it */
     uint64_t max_devices;        /* device records the store keeps (one per
                                     replica id that sent a HELLO, which
                                     proves nothing yet); a HELLO of a new
