@@ -562,8 +562,10 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     if (session_commits_watched(log))
         return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: this handle already has a "
                        "client or a relay");
-    if (!(r = calloc(1, sizeof *r)) || !(r->rbuf = malloc(READ_BUF)) ||
-        addr_table_init(&r->addrs, relay_options(opts).max_conns) != MSGLOG_OK) {
+    if ((r = calloc(1, sizeof *r)))
+        r->opts = relay_options(opts);
+    if (!r || !(r->rbuf = malloc(READ_BUF)) ||
+        addr_table_init(&r->addrs, r->opts.max_conns) != MSGLOG_OK) {
         if (r)
             free(r->rbuf);
         free(r);
@@ -571,7 +573,6 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     }
     r->log = log;
     r->loop = loop;
-    r->opts = relay_options(opts);
     r->work.data = r->sweep.data = r->listener.data = r;
     uv_timer_init(loop, &r->work);
     uv_timer_init(loop, &r->sweep);
