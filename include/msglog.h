@@ -893,11 +893,17 @@ typedef struct msglog_client_options {
     msglog_conv_fn on_received; /* the relay's ops of conv were committed:
                                   the view of conv may have changed */
     void *ctx;                 /* passed to the callbacks */
+    uint32_t keepalive_ms;     /* while connected, a keep-alive (an empty
+                                  frame, 4 bytes) every keepalive_ms, so
+                                  that the relay's idle timeout
+                                  (msglog_relay_options.idle_timeout_ms)
+                                  does not close a quiet connection; keep it
+                                  well below that timeout; 0: 15000 */
 } msglog_client_options;
 
 #define MSGLOG_CLIENT_OPTIONS_INIT \
     { MSGLOG_CLIENT_OPTIONS_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, \
-      NULL }
+      NULL, 0 }
 
 /*
  * A client of the relay at opts->host:opts->port, OFFLINE until
@@ -976,11 +982,18 @@ typedef struct msglog_relay msglog_relay;
 #define MSGLOG_RELAY_OPTIONS_VERSION 1
 
 /* The limits of a relay. Every resource a peer can make the relay hold has
- * one; 0 in a field picks its default. */
+ * one; 0 in a field picks its default. A connection closed for a limit gets
+ * ERROR limit first (docs/protocol.md, section 8). */
 typedef struct msglog_relay_options {
     unsigned version;            /* MSGLOG_RELAY_OPTIONS_VERSION */
     size_t max_conns;            /* connections served at a time, all
-                                    peers together; 0: 10,000 */
+                                    peers together. When all are taken, a
+                                    new one from an address that holds at
+                                    least two fewer than the address
+                                    holding the most takes the place of
+                                    that address's most idle connection
+                                    (closed with ERROR limit); otherwise
+                                    it is refused (ERROR limit); 0: 10,000 */
     uint32_t hello_timeout_ms;   /* a connection that sent no HELLO this
                                     long after it was accepted is closed;
                                     0: 30,000 */
@@ -991,9 +1004,40 @@ typedef struct msglog_relay_options {
                                     far-future op would make every later op
                                     of its conversation follow it;
                                     0: 600,000 (10 minutes) */
+    uint32_t idle_timeout_ms;    /* after HELLO, a connection from which no
+                                    byte arrived this long is closed; a
+                                    client sends a keep-alive every
+                                    msglog_client_options.keepalive_ms
+                                    (default 15,000), so keep this several
+                                    times longer; 0: 60,000 */
+    size_t max_conns_per_addr;   /* connections from one address at a time
+                                    (an IPv4 address, or an IPv6 /64): the
+                                    newest beyond it is refused (ERROR
+                                    limit) while the others are served, so
+                                    one host cannot take the whole of
+                                    max_conns; 0: 64 */
+    uint64_t max_subs_per_device; /* conversations one device (replica) is
+                                    subscribed to in the store. A device
+                                    subscribes to a conversation the relay
+                                    holds by listing it in its HELLO, to
+                                    any by writing into it or acknowledging
+                                    it; naming one the relay does not hold
+                                    stores nothing. A HELLO listing more,
+                                    or a batch or ACK that would subscribe
+                                    past it, is refused (ERROR limit) and
+                                    stores nothing; 0: 100,000, as many as
+                                    one session carries, so that a device
+                                    syncing every conversation of a large
+                                    relay is not refused by it */
+    uint64_t max_devices;        /* device records the store keeps (one per
+                                    replica id that sent a HELLO, which
+                                    proves nothing yet); a HELLO of a new
+                                    replica past it is refused (ERROR
+                                    limit), known devices still connect;
+                                    0: 100,000 */
 } msglog_relay_options;
 
-#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0 }
+#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0 }
 
 /*
  * A relay serving the store `log` on host:port (an address or a name,

@@ -40,6 +40,12 @@ int conv_foreach(store_txn *t, int (*fn)(void *ctx, const uint8_t *name, size_t 
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
 }
 
+int conv_exists(store_txn *t, const uint8_t *name, size_t len)
+{
+    store_val cidv;
+    return store_get(t, TBL_CONVS, (store_val){ name, len }, &cidv);
+}
+
 int conv_lookup(store_txn *t, const uint8_t *name, size_t len, conv_state *out)
 {
     store_val cidv, sv;

@@ -12,6 +12,9 @@
 /* Calls fn for every conversation name in bytewise order, stopping at the
  * first non-zero return (which it returns). Names borrow from t. */
 int conv_foreach(store_txn *t, int (*fn)(void *ctx, const uint8_t *name, size_t len), void *ctx);
+/* Whether the store holds conversation `name`: MSGLOG_OK when it does,
+ * MSGLOG_ENOTFOUND when not (one lookup, nothing decoded). */
+int conv_exists(store_txn *t, const uint8_t *name, size_t len);
 /* Looks up conversation `name` in any transaction: its cid and state.
  * MSGLOG_ENOTFOUND when the store does not know it. */
 int conv_lookup(store_txn *t, const uint8_t *name, size_t len, conv_state *out);

@@ -8,6 +8,10 @@
  *   "r" | conv                                   -> what the relay told this
  *        device about conv: a STATUS message encoding (codec_status_encode),
  *        its vectors the entry-wise maxima of everything received (client)
+ *   "d"                                          -> how many "u" records
+ *        there are (8, BE)
+ *   "c" | replica (8, BE)                        -> how many "s" records
+ *        that device has (8, BE)
  *
  * The length byte of "s" keys makes the devices of one conversation one
  * contiguous key range that no other conversation's keys enter ("a" is not a
@@ -27,6 +31,7 @@
 #define USER_KEY_LEN 9                           /* "u" replica */
 #define SUB_KEY_MAX (2 + MSGLOG_MAX_CONV + 8)    /* "s" len conv replica */
 #define STATUS_KEY_MAX (1 + MSGLOG_MAX_CONV)     /* "r" conv */
+#define COUNT_KEY_LEN 9                          /* "c" replica */
 
 /* ---- keys --------------------------------------------------------------- */
 
@@ -83,6 +88,58 @@ int peer_user_put(store_txn *t, uint64_t replica, const uint8_t *user, size_t le
 {
     uint8_t k[USER_KEY_LEN];
     return store_put(t, TBL_PEERS, user_key(k, replica), (store_val){ user, len });
+}
+
+/* ---- relay side: counts -------------------------------------------------- */
+
+static int count_get(store_txn *t, store_val key, uint64_t *n)
+{
+    store_val v;
+    int rc = store_get(t, TBL_PEERS, key, &v);
+    *n = 0;
+    if (rc == MSGLOG_ENOTFOUND)
+        return MSGLOG_OK;
+    if (rc == MSGLOG_OK && v.len != 8)
+        return MSGLOG_ECORRUPT;
+    if (rc == MSGLOG_OK)
+        *n = key_get_u64((const uint8_t *)v.data);
+    return rc;
+}
+
+static int count_put(store_txn *t, store_val key, uint64_t n)
+{
+    uint8_t v[8];
+    key_put_u64(v, n);
+    return store_put(t, TBL_PEERS, key, (store_val){ v, 8 });
+}
+
+static store_val sub_count_key(uint8_t k[COUNT_KEY_LEN], uint64_t replica)
+{
+    k[0] = 'c';
+    key_put_u64(k + 1, replica);
+    return (store_val){ k, COUNT_KEY_LEN };
+}
+
+int peer_device_count_get(store_txn *t, uint64_t *n)
+{
+    return count_get(t, (store_val){ "d", 1 }, n);
+}
+
+int peer_device_count_put(store_txn *t, uint64_t n)
+{
+    return count_put(t, (store_val){ "d", 1 }, n);
+}
+
+int peer_sub_count_get(store_txn *t, uint64_t replica, uint64_t *n)
+{
+    uint8_t k[COUNT_KEY_LEN];
+    return count_get(t, sub_count_key(k, replica), n);
+}
+
+int peer_sub_count_put(store_txn *t, uint64_t replica, uint64_t n)
+{
+    uint8_t k[COUNT_KEY_LEN];
+    return count_put(t, sub_count_key(k, replica), n);
 }
 
 /* ---- relay side: acknowledged vectors ----------------------------------- */

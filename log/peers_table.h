@@ -37,6 +37,17 @@ int peer_user_get(store_txn *t, uint64_t replica, store_val *user);
  * caller checks the user (1..MSGLOG_MAX_USER bytes); store_put's codes. */
 int peer_user_put(store_txn *t, uint64_t replica, const uint8_t *user, size_t len);
 
+/* ---- relay side: counts, for the caps (msglog_relay_options) ----------- */
+
+/* How many devices ("u" records) the store holds, and how many
+ * subscriptions ("s" records) device `replica` has: 0 when no count is
+ * recorded. MSGLOG_ECORRUPT for a count record that is not 8 bytes. The
+ * writer of the records keeps the counts (sync/peers.c). */
+int peer_device_count_get(store_txn *t, uint64_t *n);
+int peer_device_count_put(store_txn *t, uint64_t n);
+int peer_sub_count_get(store_txn *t, uint64_t replica, uint64_t *n);
+int peer_sub_count_put(store_txn *t, uint64_t replica, uint64_t n);
+
 /* ---- relay side: acknowledged vectors (one per subscription) ------------ */
 
 /* The vector device `replica` acknowledged for conv, in a new malloc'd array

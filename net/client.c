@@ -27,6 +27,9 @@
  * long: a relay that drops every connection right after the sync (or two
  * processes of one replica replacing each other) is retried ever slower. */
 #define STABLE_MS 10000
+/* A keep-alive this often while connected: a quarter of the relay's
+ * default idle timeout (net/relay.c), so three can be lost or late. */
+#define DEFAULT_KEEPALIVE_MS 15000
 
 /* One resolve or connect in flight; `gen` tells whether the attempt it
  * belongs to is still the current one. */
@@ -48,7 +51,7 @@ struct msglog_client {
     int watch;
     msglog_str *convs;        /* owned copies */
     size_t n_convs;
-    uint32_t budget, window, backoff_min, backoff_max, timeout_ms, poll_ms;
+    uint32_t budget, window, backoff_min, backoff_max, timeout_ms, poll_ms, keepalive_ms;
     msglog_conn_fn on_state;
     msglog_conv_fn on_status, on_received;
     void *ctx;
@@ -57,6 +60,7 @@ struct msglog_client {
     uv_timer_t deadline;      /* once mode: timeout_ms */
     uv_timer_t work;          /* 0 ms: deferred pumps and callbacks */
     uv_timer_t poll;          /* poll_ms: other processes' writes */
+    uv_timer_t keepalive;     /* keepalive_ms: an empty frame to the relay */
     int handles;              /* timers whose close callback is due */
     int reqs;                 /* client_req in flight */
     unsigned gen;             /* the current attempt */
@@ -165,6 +169,7 @@ static void failed(msglog_client *c, int err, const char *why)
 {
     c->gen++;
     uv_timer_stop(&c->poll);
+    uv_timer_stop(&c->keepalive);
     if (c->ai) {
         uv_freeaddrinfo(c->ai);
         c->ai = c->ai_next = NULL;
@@ -233,6 +238,7 @@ static void evaluate(msglog_client *c)
         /* Done: what the relay still sends (a STATUS after our last ACK)
          * is taken until it ends the connection; then OFFLINE. */
         uv_timer_stop(&c->poll);
+        uv_timer_stop(&c->keepalive);
         uv_timer_stop(&c->deadline);
         net_conn_drain(c->conn);
     }
@@ -415,6 +421,22 @@ static void poll_fired(uv_timer_t *t)
     report(c);
 }
 
+/* The relay closes a connection that sends nothing for its idle timeout;
+ * a client with nothing to say (watching, or waiting for a long download)
+ * says this. */
+static void keepalive_fired(uv_timer_t *t)
+{
+    msglog_client *c = t->data;
+    net_conn *conn = c->conn;
+
+    if (c->closing || !conn || !conn->s || conn->draining)
+        return;
+    if (session_keepalive(conn->s) != MSGLOG_OK)
+        return;     /* out of memory: the next one may do */
+    if (net_conn_flush(conn) != MSGLOG_OK)
+        report(c);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The connection                                                            */
 
@@ -495,6 +517,7 @@ static void start_session(msglog_client *c)
         snapshot(c, 0);
         uv_timer_start(&c->poll, poll_fired, c->poll_ms, c->poll_ms);
     }
+    uv_timer_start(&c->keepalive, keepalive_fired, c->keepalive_ms, c->keepalive_ms);
     rc = session_new(&s, c->log, &cfg);
     if (rc != MSGLOG_OK) {
         char text[256];
@@ -723,6 +746,7 @@ static int copy_options(msglog_client *c, const msglog_client_options *o)
         c->backoff_min = c->backoff_max;
     c->timeout_ms = o->timeout_ms;
     c->poll_ms = o->poll_ms;
+    c->keepalive_ms = o->keepalive_ms ? o->keepalive_ms : DEFAULT_KEEPALIVE_MS;
     c->on_state = o->on_state;
     c->on_status = o->on_status;
     c->on_received = o->on_received;
@@ -758,8 +782,9 @@ int msglog_client_new(msglog_client **out, msglog *log, struct uv_loop_s *loop,
     c->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)c ^ UINT64_C(0x9e3779b97f4a7c15);
     if (c->rng == 0)
         c->rng = 1;
-    c->retry.data = c->deadline.data = c->work.data = c->poll.data = c;
+    c->retry.data = c->deadline.data = c->work.data = c->poll.data = c->keepalive.data = c;
     uv_timer_init(loop, &c->poll);
+    uv_timer_init(loop, &c->keepalive);
     uv_timer_init(loop, &c->retry);
     uv_timer_init(loop, &c->deadline);
     uv_timer_init(loop, &c->work);
@@ -802,7 +827,7 @@ int msglog_client_result(const msglog_client *c)
 
 void msglog_client_close(msglog_client *c)
 {
-    uv_timer_t *timers[4];
+    uv_timer_t *timers[5];
 
     if (!c || c->closing)
         return;
@@ -821,7 +846,8 @@ void msglog_client_close(msglog_client *c)
     timers[1] = &c->deadline;
     timers[2] = &c->work;
     timers[3] = &c->poll;
-    for (int i = 0; i < 4; i++) {
+    timers[4] = &c->keepalive;
+    for (int i = 0; i < 5; i++) {
         c->handles++;
         uv_close((uv_handle_t *)timers[i], timer_closed);
     }

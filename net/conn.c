@@ -84,7 +84,7 @@ net_conn *net_conn_new(uv_loop_t *loop, const net_conn_ops *ops, void *owner,
     c->peer = "the peer";
     c->rbuf = rbuf;
     c->rbuf_len = rbuf_len;
-    c->opened_at = uv_now(loop);
+    c->opened_at = c->read_at = uv_now(loop);
     c->tcp.data = c;
     c->linger.data = c;
     if ((*uv_err = uv_timer_init(loop, &c->linger)) != 0) {
@@ -215,6 +215,8 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     net_conn *c = stream->data;
     int rc;
 
+    if (nread > 0)
+        c->read_at = uv_now(stream->loop);
     if (c->closing) {
         linger_read(c, nread);
         return;

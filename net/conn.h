@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "net/addr_limits.h"
 #include "sync/session.h"
 
 typedef struct net_conn net_conn;
@@ -42,8 +43,12 @@ struct net_conn {
     const net_conn_ops *ops;
     void *owner;
     const char *peer;         /* "the relay", "the device": for texts */
+    addr_key addr;            /* relay: the peer's address, as its
+                                 per-address cap counts it */
     net_conn *prev, *next;    /* the owner's list */
     uint64_t opened_at;       /* uv_now() when made */
+    uint64_t read_at;         /* uv_now() when bytes last arrived (opened_at
+                                 before any): the relay's idle timeout */
     uint8_t *rbuf;            /* read buffer, shared with the owner's other
                                  connections (a read is fed before the next) */
     size_t rbuf_len;

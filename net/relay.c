@@ -13,13 +13,19 @@
  *
  * A connection that fails (protocol, storage, network) is closed alone; a
  * device that connects again replaces its older connection (ERROR
- * replaced); a connection that sends no HELLO within hello_timeout_ms is
- * dropped, and at most max_conns are served at a time (msglog_relay_options). */
+ * replaced); a connection that sends no HELLO within hello_timeout_ms, or
+ * nothing for idle_timeout_ms after it, is closed with ERROR limit, and at
+ * most max_conns are served at a time, at most max_conns_per_addr from one
+ * address (msglog_relay_options); a connection past a cap is refused at
+ * accept with ERROR limit, except that a full relay makes room for an
+ * address holding fewer than the busiest one (make_room). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "crdt/grow.h"
+#include "net/addr_limits.h"
 #include "net/conn.h"
 
 #define READ_BUF 65536
@@ -27,7 +33,25 @@
 #define DEFAULT_MAX_CONNS 10000
 #define DEFAULT_HELLO_TIMEOUT_MS 30000
 #define DEFAULT_MAX_CLOCK_AHEAD_MS 600000
-#define SWEEP_MS 5000           /* at most; shorter for a shorter hello timeout */
+#define DEFAULT_IDLE_TIMEOUT_MS 60000
+/* Enough for the devices of a household or a small office behind one NAT;
+ * a larger site raises it. */
+#define DEFAULT_MAX_CONNS_PER_ADDR 64
+/* As many as one session can carry (SESSION_MAX_CONVS): a device that
+ * syncs every conversation of a large relay is subscribed to each it
+ * acknowledges, and a lower default would lock it out where the session
+ * would serve it. Naming conversations costs nothing whatever the cap (only
+ * those the relay holds are stored), so it bounds writes and ACKs. */
+#define DEFAULT_MAX_SUBS_PER_DEVICE 100000
+/* At most a few tens of MB of device records (a user name each). */
+#define DEFAULT_MAX_DEVICES 100000
+/* A refused connection's input already received is dropped before the
+ * close (so the close is a FIN that lets its ERROR be read, not a reset);
+ * this much at most, the rest may reset. */
+#define REFUSE_DRAIN 65536
+/* The sweep runs at least this often, and at least twice per timeout, so
+ * a connection is closed at most half a timeout late. */
+#define SWEEP_MS 5000
 
 struct msglog_relay {
     msglog *log;
@@ -35,12 +59,13 @@ struct msglog_relay {
     msglog_relay_options opts;   /* defaults filled in */
     uv_tcp_t listener;
     uv_timer_t work;          /* 0 ms: fan-out and replacements */
-    uv_timer_t sweep;         /* connections without HELLO */
+    uv_timer_t sweep;         /* connections past a timeout */
     int handles;              /* handles whose close callback is due */
     uint16_t port;
     uint8_t *rbuf;            /* one read buffer for every connection */
     net_conn *conns;          /* open connections, newest first */
     size_t n_conns;
+    addr_table addrs;         /* the open connections of each address */
     net_convs dirty;          /* conversations to fan out */
     int dirty_all;            /* a note was lost (memory): every one */
     session **hellos;         /* sessions whose HELLO came: replace older */
@@ -204,22 +229,44 @@ static void work_fired(uv_timer_t *t)
 
 static void accepted(uv_stream_t *server, int status);
 
+/* Why c is closed for silence, written into text; NULL when it is not.
+ * Before HELLO the HELLO timeout counts from the accept, whatever arrived;
+ * after it the idle timeout counts from the last bytes received, so a
+ * client's keep-alives keep it open (and only bytes a peer sends count: a
+ * peer that makes the relay write to it is not busy for that). */
+static const char *overdue(const msglog_relay *r, const net_conn *c, uint64_t now, char *text,
+                           size_t n)
+{
+    int phase = session_phase(c->s);
+
+    if (phase == SESSION_PHASE_HELLO && now - c->opened_at >= r->opts.hello_timeout_ms)
+        snprintf(text, n, "no HELLO within %.1f s", r->opts.hello_timeout_ms / 1000.0);
+    else if (phase == SESSION_PHASE_OPEN && now - c->read_at >= r->opts.idle_timeout_ms)
+        snprintf(text, n, "idle: nothing received for %.1f s", r->opts.idle_timeout_ms / 1000.0);
+    else
+        return NULL;
+    return text;
+}
+
 static void sweep_fired(uv_timer_t *t)
 {
     msglog_relay *r = t->data;
     uint64_t now = uv_now(r->loop);
     net_conn *c, *next;
+    char text[80];
 
     if (r->accept_stalled) {
         r->accept_stalled = 0;
         accepted((uv_stream_t *)&r->listener, 0);
     }
 
+    /* Closing unlinks c: next is kept. */
     for (c = r->conns; c; c = next) {
         next = c->next;
-        if (!c->closing && c->s && session_phase(c->s) == SESSION_PHASE_HELLO &&
-            now - c->opened_at >= r->opts.hello_timeout_ms)
-            net_conn_close(c, 0, MSGLOG_EIO, "no HELLO in time");
+        if (!c->closing && c->s && overdue(r, c, now, text, sizeof text)) {
+            session_close_limit(c->s, text);
+            flush_and_check(c);
+        }
     }
 }
 
@@ -240,16 +287,139 @@ static void conn_closed(net_conn *c, int err, const char *why)
         c->next->prev = c->prev;
     c->prev = c->next = NULL;
     r->n_conns--;
+    addr_remove(&r->addrs, &c->addr);
 }
 
 static const net_conn_ops relay_ops = { NULL, NULL, conn_closed };
 
+/* The connection of address k from which nothing arrived for the longest
+ * (the oldest of those, on a tie), or NULL when k holds none. */
+static net_conn *most_idle_of(msglog_relay *r, const addr_key *k)
+{
+    net_conn *best = NULL;
+
+    for (net_conn *c = r->conns; c; c = c->next)
+        if (c->s && addr_key_equal(&c->addr, k) && (!best || c->read_at <= best->read_at))
+            best = c;
+    return best;
+}
+
+/*
+ * A full relay makes room for a connection from address k when the
+ * busiest address holds at least two more than k: its most idle
+ * connection is closed (ERROR limit). So an attacker holding the whole
+ * pool from a few addresses cannot keep out a device from another one;
+ * every address can get down to its fair share, and two addresses never
+ * take a place back and forth (each would hold as many as the other).
+ * @return 1 when there is room now.
+ */
+static int make_room(msglog_relay *r, const addr_key *k)
+{
+    size_t most;
+    addr_key busiest = addr_busiest(&r->addrs, &most);
+    net_conn *victim;
+
+    if (most < addr_count(&r->addrs, k) + 2 || !(victim = most_idle_of(r, &busiest)))
+        return 0;
+    session_close_limit(victim->s, "the relay is full: this connection makes room for "
+                                   "a device of another address");
+    flush_and_check(victim);     /* unlinked and uncounted now */
+    return r->n_conns < r->opts.max_conns;
+}
+
+/* Why c may not be served, written into text; NULL when it may. */
+static const char *refusal(msglog_relay *r, const net_conn *c, char *text, size_t n)
+{
+    char from[64];
+
+    if (addr_count(&r->addrs, &c->addr) >= r->opts.max_conns_per_addr) {
+        addr_key_text(&c->addr, from, sizeof from);
+        snprintf(text, n, "too many connections from %s (at most %zu)", from,
+                 r->opts.max_conns_per_addr);
+    } else if (r->n_conns >= r->opts.max_conns && !make_room(r, &c->addr)) {
+        snprintf(text, n, "the relay is full (%zu connections)", r->opts.max_conns);
+    } else {
+        return NULL;
+    }
+    return text;
+}
+
+/* Ends a connection that is not served: its ERROR limit is written at once
+ * and it is closed, so it holds nothing but its socket, and that only
+ * until libuv has closed it. What it already sent is read and dropped
+ * first: closing with unread input would be a reset, which may destroy the
+ * ERROR before the peer reads it. */
+static void refuse(net_conn *c, session *s, const char *why)
+{
+    const uint8_t *out;
+    size_t len, drained = 0;
+    uv_os_fd_t fd;
+    char junk[4096];
+    ssize_t got;
+
+    session_close_limit(s, why);
+    session_output(s, &out, &len);
+    if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0)
+        while (drained < REFUSE_DRAIN && (got = recv(fd, junk, sizeof junk, MSG_DONTWAIT)) > 0)
+            drained += (size_t)got;
+    uv_buf_t buf = uv_buf_init((char *)out, (unsigned)len);
+    uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);   /* a fresh socket takes it whole */
+    session_free(s);
+    net_conn_discard(c);
+}
+
+static int relay_session(msglog_relay *r, session **s)
+{
+    session_config cfg;
+
+    memset(&cfg, 0, sizeof cfg);
+    cfg.role = SESSION_ROLE_RELAY;
+    cfg.max_subs = r->opts.max_subs_per_device;
+    cfg.max_devices = r->opts.max_devices;
+    cfg.max_clock_ahead_ms = r->opts.max_clock_ahead_ms;
+    cfg.hooks.ctx = r;
+    cfg.hooks.hello = hook_hello;
+    cfg.hooks.committed = hook_conv;
+    cfg.hooks.acked = hook_conv;
+    return session_new(s, r->log, &cfg);
+}
+
+/* The peer's address into c->addr. @return 0, or a libuv error. */
+static int take_peer_addr(net_conn *c)
+{
+    struct sockaddr_storage name;
+    int len = sizeof name;
+    int e = uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&name, &len);
+
+    if (e == 0)
+        c->addr = addr_key_of((struct sockaddr *)&name);
+    return e;
+}
+
+/* Serves c with s: counted, linked first in the list, reading. */
+static void serve(msglog_relay *r, net_conn *c, session *s)
+{
+    const char *why = "";
+
+    if (addr_add(&r->addrs, &c->addr) != MSGLOG_OK) {
+        refuse(c, s, "the relay is out of memory");
+        return;
+    }
+    c->next = r->conns;
+    if (r->conns)
+        r->conns->prev = c;
+    r->conns = c;
+    r->n_conns++;
+    if (net_conn_start(c, s, &why) != MSGLOG_OK)
+        net_conn_close(c, 0, MSGLOG_EIO, why);
+}
+
 static void accepted(uv_stream_t *server, int status)
 {
     msglog_relay *r = server->data;
-    session_config cfg;
     session *s = NULL;
-    const char *why = "";
+    const char *why;
+    char text[160];
     net_conn *c;
     int uv_err;
 
@@ -262,32 +432,15 @@ static void accepted(uv_stream_t *server, int status)
         return;
     }
     c->peer = "the device";
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        net_conn_discard(c);
-        return;
-    }
-    if (r->n_conns >= r->opts.max_conns) {
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || take_peer_addr(c) != 0 ||
+        relay_session(r, &s) != MSGLOG_OK) {
         net_conn_discard(c);   /* closes the accepted socket */
         return;
     }
-    memset(&cfg, 0, sizeof cfg);
-    cfg.role = SESSION_ROLE_RELAY;
-    cfg.max_clock_ahead_ms = r->opts.max_clock_ahead_ms;
-    cfg.hooks.ctx = r;
-    cfg.hooks.hello = hook_hello;
-    cfg.hooks.committed = hook_conv;
-    cfg.hooks.acked = hook_conv;
-    if (session_new(&s, r->log, &cfg) != MSGLOG_OK) {
-        net_conn_discard(c);
-        return;
-    }
-    c->next = r->conns;
-    if (r->conns)
-        r->conns->prev = c;
-    r->conns = c;
-    r->n_conns++;
-    if (net_conn_start(c, s, &why) != MSGLOG_OK)
-        net_conn_close(c, 0, MSGLOG_EIO, why);
+    if ((why = refusal(r, c, text, sizeof text)))
+        refuse(c, s, why);
+    else
+        serve(r, c, s);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -295,6 +448,7 @@ static void accepted(uv_stream_t *server, int status)
 
 static void free_relay(msglog_relay *r)
 {
+    addr_table_free(&r->addrs);
     net_convs_free(&r->dirty);
     free(r->hellos);
     free(r->rbuf);
@@ -373,7 +527,24 @@ static msglog_relay_options relay_options(const msglog_relay_options *opts)
         o.hello_timeout_ms = DEFAULT_HELLO_TIMEOUT_MS;
     if (!o.max_clock_ahead_ms)
         o.max_clock_ahead_ms = DEFAULT_MAX_CLOCK_AHEAD_MS;
+    if (!o.idle_timeout_ms)
+        o.idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+    if (!o.max_conns_per_addr)
+        o.max_conns_per_addr = DEFAULT_MAX_CONNS_PER_ADDR;
+    if (!o.max_subs_per_device)
+        o.max_subs_per_device = DEFAULT_MAX_SUBS_PER_DEVICE;
+    if (!o.max_devices)
+        o.max_devices = DEFAULT_MAX_DEVICES;
     return o;
+}
+
+static uint64_t sweep_interval(const msglog_relay_options *o)
+{
+    uint64_t half = (o->hello_timeout_ms < o->idle_timeout_ms ? o->hello_timeout_ms
+                                                                : o->idle_timeout_ms) / 2;
+    if (half == 0)
+        half = 1;
+    return half < SWEEP_MS ? half : SWEEP_MS;
 }
 
 int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
@@ -395,13 +566,17 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     if (session_commits_watched(log))
         return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: this handle already has a "
                        "client or a relay");
-    if (!(r = calloc(1, sizeof *r)) || !(r->rbuf = malloc(READ_BUF))) {
+    if ((r = calloc(1, sizeof *r)))
+        r->opts = relay_options(opts);
+    if (!r || !(r->rbuf = malloc(READ_BUF)) ||
+        addr_table_init(&r->addrs, r->opts.max_conns) != MSGLOG_OK) {
+        if (r)
+            free(r->rbuf);
         free(r);
         return session_log_fail(log, MSGLOG_ENOMEM, "msglog_relay_new: out of memory");
     }
     r->log = log;
     r->loop = loop;
-    r->opts = relay_options(opts);
     r->work.data = r->sweep.data = r->listener.data = r;
     uv_timer_init(loop, &r->work);
     uv_timer_init(loop, &r->sweep);
@@ -415,7 +590,7 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
         close_handles(r, 1);
         return rc;
     }
-    sweep = r->opts.hello_timeout_ms < SWEEP_MS ? r->opts.hello_timeout_ms : SWEEP_MS;
+    sweep = sweep_interval(&r->opts);
     uv_timer_start(&r->sweep, sweep_fired, sweep, sweep);
     session_watch_commits(log, commit_hook, r);
     *out = r;

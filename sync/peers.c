@@ -14,6 +14,7 @@
 #include "crdt/grow.h"
 #include "crdt/status.h"
 #include "crdt/utf8.h"
+#include "log/convs.h"
 #include "log/peers_table.h"
 
 /* ---- byte strings (members and read markers in bytes_cmp order) -------- */
@@ -120,11 +121,32 @@ static int peers_write(msglog *log, peers_write_fn fn, const void *arg, const ch
 
 /* ---- relay side --------------------------------------------------------- */
 
+static uint64_t cap_of(const peers_limits *lim, int subs)
+{
+    return !lim ? 0 : subs ? lim->max_subs : lim->max_devices;
+}
+
 typedef struct device_arg {
+    const peers_limits *lim;
     uint64_t replica;
     const uint8_t *user;
     size_t user_len;
 } device_arg;
+
+/* Records a device never seen, counted: refused past the cap. */
+static int device_new(msglog *log, store_txn *t, const device_arg *a)
+{
+    uint64_t n, max = cap_of(a->lim, 0);
+    int rc = peer_device_count_get(t, &n);
+    if (rc)
+        return ml_fail(log, rc, "reading the count of devices failed: %s", msglog_strerror(rc));
+    if (max && n >= max)
+        return ml_fail(log, MSGLOG_ELIMIT, "the relay keeps %llu devices (at most %llu): device "
+                       "%llu is refused", (unsigned long long)n, (unsigned long long)max,
+                       (unsigned long long)a->replica);
+    rc = peer_user_put(t, a->replica, a->user, a->user_len);
+    return rc ? rc : peer_device_count_put(t, n + 1);
+}
 
 static int device_put(msglog *log, store_txn *t, const void *arg)
 {
@@ -132,7 +154,7 @@ static int device_put(msglog *log, store_txn *t, const void *arg)
     store_val have;
     int rc = peer_user_get(t, a->replica, &have);
     if (rc == MSGLOG_ENOTFOUND)
-        return peer_user_put(t, a->replica, a->user, a->user_len);
+        return device_new(log, t, a);
     if (rc == MSGLOG_ECORRUPT)
         return ml_fail(log, rc, "the stored user of device %llu is corrupt",
                        (unsigned long long)a->replica);
@@ -143,21 +165,48 @@ static int device_put(msglog *log, store_txn *t, const void *arg)
     return rc;
 }
 
-int peers_device_seen(msglog *log, uint64_t replica, const uint8_t *user, size_t user_len)
+int peers_device_seen(msglog *log, const peers_limits *lim, uint64_t replica,
+                      const uint8_t *user, size_t user_len)
 {
     if (replica == 0 || !text_ok(user, user_len, MSGLOG_MAX_USER))
         return ml_fail(log, MSGLOG_EINVAL, "peers_device_seen: bad replica or user");
-    device_arg a = { replica, user, user_len };
+    device_arg a = { lim, replica, user, user_len };
     return peers_write(log, device_put, &a, "recording a device");
 }
 
+/* The device's subscriptions in *n; MSGLOG_ELIMIT when one more would
+ * pass the cap. */
+static int sub_room(msglog *log, store_txn *t, const peers_limits *lim, uint64_t replica,
+                    uint64_t *n)
+{
+    uint64_t max = cap_of(lim, 1);
+    int rc = peer_sub_count_get(t, replica, n);
+    if (rc)
+        return ml_fail(log, rc, "reading the subscription count of device %llu failed: %s",
+                       (unsigned long long)replica, msglog_strerror(rc));
+    if (max && *n >= max)
+        return ml_fail(log, MSGLOG_ELIMIT, "device %llu has %llu subscriptions (at most %llu)",
+                       (unsigned long long)replica, (unsigned long long)*n,
+                       (unsigned long long)max);
+    return MSGLOG_OK;
+}
+
 typedef struct ack_arg {
+    const peers_limits *lim;
     uint64_t replica;
     const uint8_t *conv;
     size_t conv_len;
     const op_id *vv;
     size_t n_vv;
 } ack_arg;
+
+/* A subscription the device did not have, counted: refused past the cap. */
+static int sub_new(msglog *log, store_txn *t, const ack_arg *a)
+{
+    uint64_t n;
+    int rc = sub_room(log, t, a->lim, a->replica, &n);
+    return rc ? rc : peer_sub_count_put(t, a->replica, n + 1);
+}
 
 /* Merges vv into the device's acknowledged vector of conv, subscribing it
  * when it was not; writes only when the record changes. */
@@ -174,32 +223,57 @@ static int ack_merge(msglog *log, store_txn *t, const void *arg)
     op_id *have, *merged = NULL;
     size_t n_have, n_merged = 0;
     rc = peer_acked_get(t, a->conv, a->conv_len, a->replica, &have, &n_have);
+    if (rc == MSGLOG_ECORRUPT)
+        return ml_fail(log, rc, "the acknowledged vector of device %llu is corrupt",
+                       (unsigned long long)a->replica);
     int exists = rc == MSGLOG_OK;
     if (rc == MSGLOG_ENOTFOUND)   /* not subscribed yet: from nothing */
-        rc = MSGLOG_OK;
+        rc = sub_new(log, t, a);
     if (!rc)
         rc = max_of(have, n_have, a->vv, a->n_vv, &merged, &n_merged);
     if (!rc && !(exists && vv_entries_equal(have, n_have, merged, n_merged)))
         rc = peer_acked_put(t, a->conv, a->conv_len, a->replica, merged, n_merged);
     free(have);
     free(merged);
-    if (rc == MSGLOG_ECORRUPT)
-        ml_fail(log, rc, "the acknowledged vector of device %llu is corrupt",
-                (unsigned long long)a->replica);
     return rc;
 }
 
-int peers_subscribe(msglog *log, uint64_t replica, const uint8_t *conv, size_t conv_len)
+int peers_subscribe(msglog *log, const peers_limits *lim, uint64_t replica, const uint8_t *conv,
+                    size_t conv_len)
 {
-    return peers_device_acked(log, replica, conv, conv_len, NULL, 0);
+    return peers_device_acked(log, lim, replica, conv, conv_len, NULL, 0);
 }
 
-int peers_device_acked(msglog *log, uint64_t replica, const uint8_t *conv, size_t conv_len,
-                       const op_id *vv, size_t n_vv)
+int peers_may_subscribe(msglog *log, const peers_limits *lim, uint64_t replica,
+                        const uint8_t *conv, size_t conv_len)
+{
+    if (replica == 0 || !text_ok(conv, conv_len, MSGLOG_MAX_CONV))
+        return ml_fail(log, MSGLOG_EINVAL, "peers_may_subscribe: bad replica or conversation");
+    if (!cap_of(lim, 1))
+        return ml_ok(log);
+    store_txn *t;
+    int rc = store_txn_begin(log->st, 0, &t);
+    if (rc)
+        return ml_fail(log, rc, "cannot begin a read transaction");
+    op_id *have;
+    size_t n;
+    rc = peer_acked_get(t, conv, conv_len, replica, &have, &n);
+    free(have);
+    if (rc == MSGLOG_ENOTFOUND)
+        rc = sub_room(log, t, lim, replica, &n);    /* names its failure */
+    else if (rc)
+        ml_fail(log, rc, "reading a subscription of device %llu failed: %s",
+                (unsigned long long)replica, msglog_strerror(rc));
+    store_txn_abort(t);
+    return rc ? rc : ml_ok(log);
+}
+
+int peers_device_acked(msglog *log, const peers_limits *lim, uint64_t replica,
+                       const uint8_t *conv, size_t conv_len, const op_id *vv, size_t n_vv)
 {
     if (replica == 0 || !text_ok(conv, conv_len, MSGLOG_MAX_CONV) || !codec_vv_valid(vv, n_vv))
         return ml_fail(log, MSGLOG_EINVAL, "peers_device_acked: bad replica, conversation or vector");
-    ack_arg a = { replica, conv, conv_len, vv, n_vv };
+    ack_arg a = { lim, replica, conv, conv_len, vv, n_vv };
     return peers_write(log, ack_merge, &a, "recording what a device acknowledged");
 }
 
@@ -209,23 +283,29 @@ typedef struct hello_arg {
     size_t n_convs;
 } hello_arg;
 
-/* The device and every conversation of its HELLO in one transaction: a
- * device listing a thousand conversations costs one commit, not a
- * thousand. */
+/* The device and every conversation of its HELLO that this store holds, in
+ * one transaction: a device listing a thousand conversations costs one
+ * commit, not a thousand, and one listing conversations nobody wrote into
+ * costs nothing for them. */
 static int hello_put(msglog *log, store_txn *t, const void *arg)
 {
     const hello_arg *h = arg;
     int rc = device_put(log, t, &h->device);
     for (size_t i = 0; i < h->n_convs && !rc; i++) {
         const peers_conv_vv *c = &h->convs[i];
-        ack_arg a = { h->device.replica, c->conv, c->conv_len, c->vv, c->n_vv };
-        rc = ack_merge(log, t, &a);
+        ack_arg a = { h->device.lim, h->device.replica, c->conv, c->conv_len, c->vv, c->n_vv };
+        rc = conv_exists(t, c->conv, c->conv_len);
+        if (rc == MSGLOG_OK)
+            rc = ack_merge(log, t, &a);
+        else if (rc == MSGLOG_ENOTFOUND)
+            rc = MSGLOG_OK;
     }
     return rc;
 }
 
-int peers_device_hello(msglog *log, uint64_t replica, const uint8_t *user, size_t user_len,
-                       const peers_conv_vv *convs, size_t n_convs)
+int peers_device_hello(msglog *log, const peers_limits *lim, uint64_t replica,
+                       const uint8_t *user, size_t user_len, const peers_conv_vv *convs,
+                       size_t n_convs)
 {
     if (replica == 0 || !text_ok(user, user_len, MSGLOG_MAX_USER) || (n_convs && !convs))
         return ml_fail(log, MSGLOG_EINVAL, "peers_device_hello: bad replica or user");
@@ -233,7 +313,7 @@ int peers_device_hello(msglog *log, uint64_t replica, const uint8_t *user, size_
         if (!text_ok(convs[i].conv, convs[i].conv_len, MSGLOG_MAX_CONV) ||
             !codec_vv_valid(convs[i].vv, convs[i].n_vv))
             return ml_fail(log, MSGLOG_EINVAL, "peers_device_hello: bad conversation or vector");
-    hello_arg h = { { replica, user, user_len }, convs, n_convs };
+    hello_arg h = { { lim, replica, user, user_len }, convs, n_convs };
     return peers_write(log, hello_put, &h, "recording a device's HELLO");
 }
 

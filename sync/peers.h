@@ -37,9 +37,20 @@ int peers_status_equal(const peers_status *a, const peers_status *b);
 
 /* ---- relay side ------------------------------------------------------- */
 
+/* What devices may make a relay store (msglog_relay_options): a write that
+ * would go past a cap is refused whole with MSGLOG_ELIMIT. 0 in a field, or
+ * a NULL pointer for the whole, is no cap. The counts are kept whatever
+ * the caps. */
+typedef struct peers_limits {
+    uint64_t max_subs;        /* subscriptions stored per device */
+    uint64_t max_devices;     /* device records in the store */
+} peers_limits;
+
 /* Records device `replica` of `user` (the user of a replica never changes:
- * MSGLOG_EMISMATCH when it was recorded with another). */
-int peers_device_seen(msglog *log, uint64_t replica, const uint8_t *user, size_t user_len);
+ * MSGLOG_EMISMATCH when it was recorded with another); a new device past
+ * lim->max_devices is MSGLOG_ELIMIT. */
+int peers_device_seen(msglog *log, const peers_limits *lim, uint64_t replica,
+                      const uint8_t *user, size_t user_len);
 
 /* One conversation of a HELLO: its name and the device's vector. */
 typedef struct peers_conv_vv {
@@ -50,20 +61,34 @@ typedef struct peers_conv_vv {
 } peers_conv_vv;
 
 /* A device's HELLO, in one write transaction: peers_device_seen, then
- * peers_device_acked for each conversation it lists (which subscribes it). */
-int peers_device_hello(msglog *log, uint64_t replica, const uint8_t *user, size_t user_len,
-                       const peers_conv_vv *convs, size_t n_convs);
+ * peers_device_acked for each conversation it lists that this store holds
+ * (which subscribes it). A conversation the store does not hold costs
+ * nothing: naming one proves nothing, and the device subscribes to it when
+ * it writes into it or acknowledges it. Past a cap (or on any error)
+ * nothing is written. */
+int peers_device_hello(msglog *log, const peers_limits *lim, uint64_t replica,
+                       const uint8_t *user, size_t user_len, const peers_conv_vv *convs,
+                       size_t n_convs);
 
 /* Subscribes the device to conv (its acknowledged vector starts empty);
  * nothing when already subscribed. The device must have been seen
- * (MSGLOG_ENOTFOUND otherwise). */
-int peers_subscribe(msglog *log, uint64_t replica, const uint8_t *conv, size_t conv_len);
+ * (MSGLOG_ENOTFOUND otherwise); a new subscription past lim->max_subs is
+ * MSGLOG_ELIMIT. */
+int peers_subscribe(msglog *log, const peers_limits *lim, uint64_t replica, const uint8_t *conv,
+                    size_t conv_len);
+
+/* Whether peers_subscribe would be refused for the cap, read only:
+ * MSGLOG_OK when the device is subscribed to conv or below lim->max_subs,
+ * MSGLOG_ELIMIT when not (so a batch can be refused before it commits). */
+int peers_may_subscribe(msglog *log, const peers_limits *lim, uint64_t replica,
+                        const uint8_t *conv, size_t conv_len);
 
 /* The device acknowledged vv for conv: its acknowledged vector becomes the
- * entry-wise maximum of the stored one and vv (subscribing it if needed; the
- * device must have been seen). vv ascending, ids >= 1 (MSGLOG_EINVAL). */
-int peers_device_acked(msglog *log, uint64_t replica, const uint8_t *conv, size_t conv_len,
-                       const op_id *vv, size_t n_vv);
+ * entry-wise maximum of the stored one and vv (subscribing it if needed, as
+ * peers_subscribe; the device must have been seen). vv ascending, ids >= 1
+ * (MSGLOG_EINVAL). */
+int peers_device_acked(msglog *log, const peers_limits *lim, uint64_t replica,
+                       const uint8_t *conv, size_t conv_len, const op_id *vv, size_t n_vv);
 
 /* The STATUS for a device of `user` about conv: relay_vv the store's own
  * vector of conv (empty when it does not hold it), members the users other

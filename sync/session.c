@@ -192,6 +192,11 @@ void session_close_internal(session *s, const char *reason)
     session_close_with(s, SESSION_ERR_INTERNAL, reason);
 }
 
+void session_close_limit(session *s, const char *reason)
+{
+    session_close_with(s, SESSION_ERR_LIMIT, reason);
+}
+
 /* The ERROR code for a failure of the local store or a decoder. */
 static uint64_t code_of(int rc)
 {
@@ -301,7 +306,8 @@ static int record_device(session *s, const codec_hello *h)
     for (size_t i = 0; i < h->n_convs; i++)
         convs[i] = (peers_conv_vv){ h->convs[i].conv, h->convs[i].conv_len, h->convs[i].vv,
                                     h->convs[i].n_vv };
-    int rc = peers_device_hello(s->log, h->replica, h->user, h->user_len, convs, h->n_convs);
+    int rc = peers_device_hello(s->log, &s->limits, h->replica, h->user, h->user_len, convs,
+                                h->n_convs);
     free(convs);
     return rc;
 }
@@ -338,6 +344,13 @@ static int on_hello(session *s, const uint8_t *buf, size_t len)
         return session_fail(s, code_of(rc), rc, "a HELLO that does not decode: %s",
                             msglog_strerror(rc));
     take_peer_identity(s, &h);
+    if (s->role == SESSION_ROLE_RELAY && s->limits.max_subs && h.n_convs > s->limits.max_subs) {
+        size_t n = h.n_convs;
+        codec_hello_clear(&h);
+        return session_fail(s, SESSION_ERR_LIMIT, MSGLOG_ELIMIT, "a HELLO listing %zu "
+                            "conversations (at most %llu per device)", n,
+                            (unsigned long long)s->limits.max_subs);
+    }
     rc = s->role == SESSION_ROLE_RELAY ? record_device(s, &h) : MSGLOG_OK;
     if (!rc)
         rc = take_peer_convs(s, &h);
@@ -348,7 +361,7 @@ static int on_hello(session *s, const uint8_t *buf, size_t len)
         rc = send_hello(s, 1);
     if (rc)
         return session_fail(s, code_of(rc), rc, "cannot take the peer's HELLO: %s",
-                            msglog_strerror(rc));
+                            rc == MSGLOG_ELIMIT ? msglog_errmsg(s->log) : msglog_strerror(rc));
     s->phase = SESSION_PHASE_OPEN;
     if (s->hooks.hello)
         s->hooks.hello(s->hooks.ctx, s);
@@ -479,6 +492,7 @@ int session_new(session **out, msglog *log, const session_config *cfg)
     s->window = cfg->window ? cfg->window : DEFAULT_WINDOW;
     s->hooks = cfg->hooks;
     s->max_clock_ahead_ms = cfg->role == SESSION_ROLE_RELAY ? cfg->max_clock_ahead_ms : 0;
+    s->limits = (peers_limits){ cfg->max_subs, cfg->max_devices };
     s->all_convs = cfg->role == SESSION_ROLE_CLIENT && cfg->all_convs;
     s->next_batch_no = 1;
     int rc = MSGLOG_OK;
@@ -533,6 +547,12 @@ void session_consume(session *s, size_t n)
         return;
     memmove(s->out.p, s->out.p + n, s->out.n - n);
     s->out.n -= n;
+}
+
+int session_keepalive(session *s)
+{
+    static const uint8_t empty[SESSION_FRAME_HEADER];   /* N = 0 */
+    return sbuf_append(&s->out, empty, sizeof empty);
 }
 
 int session_phase(const session *s)

@@ -64,6 +64,11 @@ typedef struct session_config {
      * ahead of the store's clock (msglog_options.clock) is refused whole with
      * ERROR refused (docs/design.md, "Clock and order"); 0: no bound. */
     uint64_t max_clock_ahead_ms;
+    /* Relay only: what one device may make the store keep (sync/peers.h,
+     * msglog_relay_options); 0: no cap. A HELLO listing more conversations
+     * than max_subs is refused as well (it could not be served). */
+    uint64_t max_subs;
+    uint64_t max_devices;
     session_hooks hooks;
 } session_config;
 
@@ -114,6 +119,12 @@ int session_refresh_status(session *s, const uint8_t *conv, size_t conv_len);
 void session_output(const session *s, const uint8_t **data, size_t *len);
 void session_consume(session *s, size_t n);
 
+/* Queues a keep-alive, an empty frame (docs/protocol.md 1), which the peer's
+ * session ignores: the client sends one now and then so that a relay's idle
+ * timeout does not close a connection that has nothing to say.
+ * @return MSGLOG_OK; MSGLOG_ENOMEM. */
+int session_keepalive(session *s);
+
 int session_phase(const session *s);
 /* Open, nothing in flight either way, every stream to the peer drained and
  * acknowledged, and this side holds everything the peer's latest known
@@ -134,10 +145,12 @@ uint64_t session_digest_mismatches(const session *s);
 
 /* Queues ERROR `code` (SESSION_ERR_*) and closes. */
 void session_close_with(session *s, uint64_t code, const char *reason);
-/* The same with ERROR replaced (relay: a newer connection of the replica)
- * and ERROR internal (the transport failed locally). */
+/* The same with ERROR replaced (relay: a newer connection of the replica),
+ * ERROR internal (the transport failed locally) and ERROR limit (relay: a
+ * connection cap or timeout). */
 void session_close_replaced(session *s, const char *reason);
 void session_close_internal(session *s, const char *reason);
+void session_close_limit(session *s, const char *reason);
 
 /* ---- what the transport needs of the handle ----------------------------- */
 

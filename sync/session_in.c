@@ -31,6 +31,20 @@ static int stage_op(staging *st, const codec_bytes *op)
     return rc;
 }
 
+/* Relay: a device's batch subscribes it to its conversation (section 6),
+ * so one that would pass the device's cap of subscriptions is refused at
+ * its first frame, before anything is staged or committed. */
+static int may_subscribe(session *s, const sconv *c)
+{
+    if (s->role != SESSION_ROLE_RELAY)
+        return MSGLOG_OK;
+    int rc = peers_may_subscribe(s->log, &s->limits, s->peer_replica, c->name, c->len);
+    if (rc)
+        return session_fail(s, session_store_code(rc), rc, "a batch of a new conversation: %s",
+                            msglog_errmsg(s->log));
+    return MSGLOG_OK;
+}
+
 /* Checks that a frame continues the batch being staged, or starts the next
  * one, and stages its ops. */
 static int stage_frame(session *s, const codec_batch *b)
@@ -44,6 +58,9 @@ static int stage_frame(session *s, const codec_batch *b)
         st->conv = session_conv(s, b->conv, b->conv_len, 1);
         if (!st->conv)
             return session_fail(s, SESSION_ERR_INTERNAL, session_conv_failed(s), "out of memory");
+        int rc = may_subscribe(s, st->conv);
+        if (rc)
+            return rc;
         st->conv->peer_wants = 1;
         st->batch_no = b->batch_no;
         st->active = 1;
@@ -205,10 +222,10 @@ static int commit_staged(session *s)
         return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot acknowledge a batch: %s",
                             msglog_strerror(rc));
     if (s->role == SESSION_ROLE_RELAY)      /* a member from its first batch */
-        rc = peers_subscribe(s->log, s->peer_replica, c->name, c->len);
+        rc = peers_subscribe(s->log, &s->limits, s->peer_replica, c->name, c->len);
     if (rc)
-        return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot record a subscription: %s",
-                            msglog_strerror(rc));
+        return session_fail(s, session_store_code(rc), rc, "cannot record a subscription: %s",
+                            msglog_errmsg(s->log));
     if (s->hooks.committed)
         s->hooks.committed(s->hooks.ctx, s, c->name, c->len);
     rc = s->role == SESSION_ROLE_RELAY ? session_refresh_status(s, c->name, c->len)

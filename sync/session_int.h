@@ -56,6 +56,7 @@ struct session {
     size_t budget;
     unsigned window;
     session_hooks hooks;
+    peers_limits limits;     /* relay: the caps of sync/peers.c */
     int all_convs;           /* client: asked for every conversation */
     uint64_t max_clock_ahead_ms;   /* relay: 0, or refuse ops this far ahead */
     int phase;
@@ -103,6 +104,12 @@ int session_queue(session *s, uint8_t *msg, size_t len, int enc_rc);
 /* Records the failure, queues ERROR `code` with the message, closes;
  * returns rc. */
 int session_fail(session *s, uint64_t code, int rc, const char *fmt, ...) ML_PRINTF(4, 5);
+/* The ERROR code for a failed write of what the peer said (a subscription,
+ * an ACK): limit when a cap refused it, else internal. */
+static inline uint64_t session_store_code(int rc)
+{
+    return rc == MSGLOG_ELIMIT ? SESSION_ERR_LIMIT : SESSION_ERR_INTERNAL;
+}
 /* The conversation `name`, added when missing with `create` (else NULL).
  * NULL also when out of memory, or when the session holds SESSION_MAX_CONVS
  * already, which closes it with ERROR limit. */

@@ -157,7 +157,8 @@ static int take_ack_state(session *s, sconv *c, const codec_ack *a)
     c->dig_checked = 0;
     if (s->role == SESSION_ROLE_CLIENT)
         return peers_relay_acked(s->log, c->name, c->len, a->vv, a->n_vv);
-    return peers_device_acked(s->log, s->peer_replica, c->name, c->len, a->vv, a->n_vv);
+    return peers_device_acked(s->log, &s->limits, s->peer_replica, c->name, c->len, a->vv,
+                              a->n_vv);
 }
 
 int out_on_ack(session *s, const uint8_t *buf, size_t len)
@@ -179,8 +180,8 @@ int out_on_ack(session *s, const uint8_t *buf, size_t len)
     rc = take_ack_state(s, c, &a);
     codec_ack_clear(&a);
     if (rc)
-        return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot record an ACK: %s",
-                            msglog_strerror(rc));
+        return session_fail(s, session_store_code(rc), rc, "cannot record an ACK: %s",
+                            rc == MSGLOG_ELIMIT ? msglog_errmsg(s->log) : msglog_strerror(rc));
     if (s->hooks.acked)
         s->hooks.acked(s->hooks.ctx, s, c->name, c->len);
     rc = s->role == SESSION_ROLE_RELAY ? session_refresh_status(s, c->name, c->len)

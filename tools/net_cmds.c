@@ -91,8 +91,7 @@ static void run_finish(net_run *n)
 /* relay                                                                     */
 
 static const char relay_usage[] =
-    "usage: msglog relay --listen HOST:PORT --dir DIR [--replica N] [--user U]\n"
-    "                    [--max-clock-ahead SECONDS]\n"
+    "usage: msglog relay --listen HOST:PORT --dir DIR [--replica N] [--user U] [LIMITS]\n"
     "  Runs a relay on the store in DIR: it accepts devices (`msglog sync`),\n"
     "  keeps what they send, pushes every new message to every connected\n"
     "  device of the conversation, and tracks what each device has, for\n"
@@ -101,10 +100,83 @@ static const char relay_usage[] =
     "  A new DIR gets a store of replica N (default 1) of user U (default\n"
     "  \"relay\"); for an existing store, --replica and --user, when given,\n"
     "  must match it.\n"
-    "  --max-clock-ahead SECONDS  refuse (ERROR refused) a batch holding an op\n"
-    "                   whose clock reading is more than this ahead of the\n"
-    "                   relay's clock (default 600): one far-future op would\n"
-    "                   make every later op of its conversation follow it\n";
+    "  LIMITS (a connection past one is closed with ERROR limit):\n"
+    "  --max-conns N           connections at a time, all devices (10000)\n"
+    "  --max-conns-per-addr N  connections at a time from one IPv4 address or\n"
+    "                          IPv6 /64 (64); the newest beyond is refused\n"
+    "  --max-subs N            conversations one device may be subscribed to\n"
+    "                          (100000); naming one the relay does not hold\n"
+    "                          in a HELLO costs nothing\n"
+    "  --max-devices N         device records the store keeps (100000)\n"
+    "  --hello-timeout SECS    a connection must send HELLO within SECS (30)\n"
+    "  --idle-timeout SECS     after HELLO, closed when nothing arrives for\n"
+    "                          SECS (60); `msglog sync` sends keep-alives\n"
+    "  --max-clock-ahead SECS  a batch holding an op whose clock reading is\n"
+    "                          more than SECS ahead of the relay's clock is\n"
+    "                          refused with ERROR refused (600): one far-future\n"
+    "                          op would make every later op of its\n"
+    "                          conversation follow it\n";
+
+/* The limit options as given (NULL: the library's default). */
+typedef struct relay_limit_args {
+    const char *max_conns, *max_conns_per_addr, *hello_timeout, *idle_timeout, *max_subs,
+        *max_devices, *max_clock_ahead;
+} relay_limit_args;
+
+/* Parses a duration in seconds (a fraction allowed) into ms, at most what
+ * fits a uint32_t. @return 0, or -1. */
+static int parse_seconds(const char *s, uint32_t *ms)
+{
+    char *end;
+    double secs = strtod(s, &end);
+
+    if (end == s || *end || !(secs > 0) || secs > 4000000.0)
+        return -1;
+    *ms = (uint32_t)(secs * 1000.0 + 0.5);
+    if (*ms == 0)
+        *ms = 1;
+    return 0;
+}
+
+/* --NAME S, a count >= 1, into *out when given. @return 0, or -1. */
+static int limit_count(const char *name, const char *s, uint64_t *out)
+{
+    if (!s || cli_parse_u64(s, 1, UINT32_MAX, out) == 0)
+        return 0;
+    cli_usage_error("relay", relay_usage, "--%s takes an integer in [1, %" PRIu32 "], not '%s'",
+                    name, UINT32_MAX, s);
+    return -1;
+}
+
+/* --NAME S, in seconds, into *ms when given. @return 0, or -1. */
+static int limit_seconds(const char *name, const char *s, uint32_t *ms)
+{
+    if (!s || parse_seconds(s, ms) == 0)
+        return 0;
+    cli_usage_error("relay", relay_usage, "--%s takes a positive number of seconds, not '%s'",
+                    name, s);
+    return -1;
+}
+
+/* The relay's options from the limit arguments. @return CLI_OK or CLI_INVALID. */
+static int relay_limits(const relay_limit_args *a, msglog_relay_options *o)
+{
+    uint64_t max_conns = 0, per_addr = 0;
+    uint32_t ahead_ms = 0;
+
+    if (limit_count("max-conns", a->max_conns, &max_conns) != 0 ||
+        limit_count("max-conns-per-addr", a->max_conns_per_addr, &per_addr) != 0 ||
+        limit_count("max-subs", a->max_subs, &o->max_subs_per_device) != 0 ||
+        limit_count("max-devices", a->max_devices, &o->max_devices) != 0 ||
+        limit_seconds("hello-timeout", a->hello_timeout, &o->hello_timeout_ms) != 0 ||
+        limit_seconds("idle-timeout", a->idle_timeout, &o->idle_timeout_ms) != 0 ||
+        limit_seconds("max-clock-ahead", a->max_clock_ahead, &ahead_ms) != 0)
+        return CLI_INVALID;
+    o->max_clock_ahead_ms = ahead_ms;
+    o->max_conns = (size_t)max_conns;
+    o->max_conns_per_addr = (size_t)per_addr;
+    return CLI_OK;
+}
 
 /* Opens the relay's store, creating it when DIR holds none. */
 static int relay_open(msglog **log, const char *dir, const char *replica_s, const char *user)
@@ -150,15 +222,20 @@ static int relay_open(msglog **log, const char *dir, const char *replica_s, cons
 int relay_main(int argc, char **argv)
 {
     const char *listen = NULL, *dir = NULL, *replica_s = NULL, *user = NULL, *pos[1];
-    const char *ahead_s = NULL;
-    msglog_relay_options ropts = MSGLOG_RELAY_OPTIONS_INIT;
-    uint64_t ahead;
+    relay_limit_args lim = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    msglog_relay_options ro = MSGLOG_RELAY_OPTIONS_INIT;
     size_t n_pos;
     cli_opt opts[] = { { "listen", &listen, NULL, NULL, NULL },
                        { "dir", &dir, NULL, NULL, NULL },
                        { "replica", &replica_s, NULL, NULL, NULL },
                        { "user", &user, NULL, NULL, NULL },
-                       { "max-clock-ahead", &ahead_s, NULL, NULL, NULL },
+                       { "max-conns", &lim.max_conns, NULL, NULL, NULL },
+                       { "max-conns-per-addr", &lim.max_conns_per_addr, NULL, NULL, NULL },
+                       { "max-subs", &lim.max_subs, NULL, NULL, NULL },
+                       { "max-devices", &lim.max_devices, NULL, NULL, NULL },
+                       { "hello-timeout", &lim.hello_timeout, NULL, NULL, NULL },
+                       { "idle-timeout", &lim.idle_timeout, NULL, NULL, NULL },
+                       { "max-clock-ahead", &lim.max_clock_ahead, NULL, NULL, NULL },
                        { NULL, NULL, NULL, NULL, NULL } };
     char host[256];
     uint16_t port;
@@ -173,11 +250,8 @@ int relay_main(int argc, char **argv)
     if (cli_parse_hostport(listen, host, sizeof host, &port, 1) != 0)
         return cli_usage_error("relay", relay_usage,
                                "--listen takes HOST:PORT (IPv6: [ADDR]:PORT), not '%s'", listen);
-    if (ahead_s && cli_parse_u64(ahead_s, 1, UINT64_C(1) << 40, &ahead) != 0)
-        return cli_usage_error("relay", relay_usage,
-                               "--max-clock-ahead takes a number of seconds >= 1, not '%s'", ahead_s);
-    if (ahead_s)
-        ropts.max_clock_ahead_ms = ahead * 1000;
+    if ((rc = relay_limits(&lim, &ro)) != CLI_OK)
+        return rc;
     if ((rc = relay_open(&log, dir, replica_s, user)) != CLI_OK)
         return rc;
     memset(&n, 0, sizeof n);
@@ -185,7 +259,7 @@ int relay_main(int argc, char **argv)
         msglog_close(log);
         return CLI_FAIL;
     }
-    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, &ropts);
+    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, &ro);
     if (rc != MSGLOG_OK) {
         rc = cli_lib_error("relay", log, "cannot start", rc);
     } else {
@@ -209,7 +283,7 @@ int relay_main(int argc, char **argv)
 
 static const char sync_usage[] =
     "usage: msglog sync --connect HOST:PORT --dir DIR [--watch] [--timeout SECONDS]\n"
-    "                   [--conv CONV]...\n"
+    "                   [--keepalive SECONDS] [--conv CONV]...\n"
     "  Syncs the store in DIR with the relay at HOST:PORT: sends what the\n"
     "  relay lacks, receives what it has, and updates delivery statuses.\n"
     "  Each change of the connection state is printed on stderr (connecting,\n"
@@ -219,6 +293,8 @@ static const char sync_usage[] =
     "                   lost connection is retried with exponential backoff;\n"
     "                   runs until SIGINT or SIGTERM (exit 0)\n"
     "  --timeout SECS   without --watch: give up after SECS seconds\n"
+    "  --keepalive SECS while connected, send a keep-alive every SECS (15), so\n"
+    "                   the relay's idle timeout (60) does not close the link\n"
     "  --conv CONV      sync only CONV (repeatable); default: every\n"
     "                   conversation the store or the relay holds\n"
     "  Exit status without --watch: 0 once up to date, 1 otherwise.\n";
@@ -280,24 +356,9 @@ static void on_state(void *ctx, const msglog_conn_info *info)
     }
 }
 
-/* Parses --timeout: seconds, a fraction allowed, at most a day... times
- * 49 (what fits a uint32_t of ms). @return 0, or -1. */
-static int parse_timeout(const char *s, uint32_t *ms)
-{
-    char *end;
-    double secs = strtod(s, &end);
-
-    if (end == s || *end || !(secs > 0) || secs > 4000000.0)
-        return -1;
-    *ms = (uint32_t)(secs * 1000.0 + 0.5);
-    if (*ms == 0)
-        *ms = 1;
-    return 0;
-}
-
 int sync_main(int argc, char **argv)
 {
-    const char *connect = NULL, *dir = NULL, *timeout_s = NULL, *pos[1];
+    const char *connect = NULL, *dir = NULL, *timeout_s = NULL, *keepalive_s = NULL, *pos[1];
     const char **conv_args = calloc((size_t)argc + 1, sizeof *conv_args);
     msglog_str *convs = calloc((size_t)argc + 1, sizeof *convs);
     size_t n_convs = 0, n_pos;
@@ -306,6 +367,7 @@ int sync_main(int argc, char **argv)
                        { "dir", &dir, NULL, NULL, NULL },
                        { "watch", NULL, &watch, NULL, NULL },
                        { "timeout", &timeout_s, NULL, NULL, NULL },
+                       { "keepalive", &keepalive_s, NULL, NULL, NULL },
                        { "conv", NULL, NULL, conv_args, &n_convs },
                        { NULL, NULL, NULL, NULL, NULL } };
     msglog_client_options co = MSGLOG_CLIENT_OPTIONS_INIT;
@@ -338,9 +400,14 @@ int sync_main(int argc, char **argv)
         cli_usage_error("sync", sync_usage, "--timeout is for a single sync, not --watch");
         goto out;
     }
-    if (timeout_s && parse_timeout(timeout_s, &co.timeout_ms) != 0) {
+    if (timeout_s && parse_seconds(timeout_s, &co.timeout_ms) != 0) {
         cli_usage_error("sync", sync_usage, "--timeout takes a positive number of seconds, "
                         "not '%s'", timeout_s);
+        goto out;
+    }
+    if (keepalive_s && parse_seconds(keepalive_s, &co.keepalive_ms) != 0) {
+        cli_usage_error("sync", sync_usage, "--keepalive takes a positive number of seconds, "
+                        "not '%s'", keepalive_s);
         goto out;
     }
     for (size_t i = 0; i < n_convs; i++) {

@@ -28,7 +28,7 @@ import threading
 import time
 import random
 
-from harness import Bg, Fail, check, env_int, tail
+from harness import Bg, Fail, check, env_int, parse_args, run_all, seed_of, tail
 
 HOST = "127.0.0.1"
 SKIP = 77
@@ -127,17 +127,20 @@ class Tester:
         rc = self.sync(d, port, timeout)
         check(rc == 0, "sync of %s exited %d" % (os.path.basename(d), rc))
 
-    def start_sync(self, d, port, timeout=120, watch=False):
+    def start_sync(self, d, port, timeout=120, watch=False, extra=()):
         args = [self.msglog, "sync", "--connect", "%s:%d" % (HOST, port), "--dir", d]
         args += ["--watch"] if watch else ["--timeout", str(timeout)]
+        args += list(extra)
         return Bg(self, ("watch-" if watch else "sync-") + os.path.basename(d), args)
 
-    def relay(self, d, port=0):
-        """A running relay on d and its port; port 0 picks one."""
+    def relay(self, d, port=0, extra=()):
+        """A running relay on d and its port; port 0 picks one. extra: more
+        arguments (limits)."""
         tries = 200 if port else 1
         for attempt in range(tries):
             b = Bg(self, "relay-" + os.path.basename(d),
-                   [self.msglog, "relay", "--listen", "%s:%d" % (HOST, port), "--dir", d])
+                   [self.msglog, "relay", "--listen", "%s:%d" % (HOST, port), "--dir", d]
+                   + list(extra))
             try:
                 return b, int(b.wait_line(r"^listening \S+:(\d+)$").group(1))
             except Fail:
@@ -856,58 +859,28 @@ SCENARIOS = [("proxy", scenario_proxy), ("a", scenario_a), ("b", scenario_b),
 
 
 def main(argv):
-    args = argv[1:]
-    keep = "--keep" in args
-    only = None
-    if "--only" in args:
-        i = args.index("--only")
-        only = args[i + 1].split(",")
-        del args[i:i + 2]
-    args = [a for a in args if a != "--keep"]
+    args, only, keep = parse_args(argv)
     if len(args) != 2:
         print(__doc__.strip(), file=sys.stderr)
         return 2
     msglog, proxy = (os.path.abspath(a) for a in args)
-    seed = int(os.environ.get("MSGLOG_NET_SEED") or time.time_ns() % 2**32)
-    print("test_net: seed %d (rerun with MSGLOG_NET_SEED=%d)" % (seed, seed), flush=True)
+    seed = seed_of("test_net")
     root = tempfile.mkdtemp(prefix="msglog-net-")
     t = Tester(msglog, proxy, root, seed)
-    failed, t_all = [], time.monotonic()
-    try:
-        for name, fn in SCENARIOS:
-            if only and name not in only:
-                continue
-            if name != "proxy" and not hasattr(t, "_probed"):
-                t._probed = True
-                r = t.cli("init", "--dir", t.path("probe"), "--replica", "99", "--user", "probe",
-                          check_rc=False)
-                if r.returncode == 2 and b"unknown command 'init'" in r.stderr:
-                    print("test_net: %s has no init command yet: skipping the CLI scenarios" % msglog)
-                    return SKIP if not failed else 1
-            t0 = time.monotonic()
-            t.sent = {}  # every scenario has its own replicas
-            print("scenario %s ..." % name, flush=True)
-            try:
-                figures = fn(t)
-                print("scenario %s: ok in %.1fs" % (name, time.monotonic() - t0))
-                for k, v in figures.items():
-                    print("    %s: %s" % (k, v))
-            except Fail as e:
-                failed.append(name)
-                print("scenario %s: FAILED after %.1fs: %s" % (name, time.monotonic() - t0, e))
-                t.report()
-            finally:
-                t.stop_all()
-            sys.stdout.flush()
-    finally:
-        t.stop_all()
-        if keep or failed:
-            print("test_net: stores and logs kept in %s" % root)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
-    print("test_net: %s in %.1fs, seed %d" % ("FAILED: " + ",".join(failed) if failed else "all passed",
-                                             time.monotonic() - t_all, seed))
-    return 1 if failed else 0
+
+    def cli_gate(name, failed):
+        """After the proxy scenario: skip the rest when the CLI cannot init."""
+        if name == "proxy" or hasattr(t, "_probed"):
+            return None
+        t._probed = True
+        r = t.cli("init", "--dir", t.path("probe"), "--replica", "99", "--user", "probe",
+                  check_rc=False)
+        if r.returncode == 2 and b"unknown command 'init'" in r.stderr:
+            print("test_net: %s has no init command yet: skipping the CLI scenarios" % msglog)
+            return SKIP if not failed else 1
+        return None
+
+    return run_all("test_net", t, root, keep, only, SCENARIOS, seed, cli_gate)
 
 
 if __name__ == "__main__":

@@ -137,10 +137,12 @@ def op_send(conv, replica, seq, hlc, user, body, deps=()):
 
 
 class Peer:
-    """A blocking TCP peer that writes and reads whole frames."""
+    """A blocking TCP peer that writes and reads whole frames; `source`: the
+    local address to connect from (any 127.x.y.z on Linux loopback)."""
 
-    def __init__(self, host, port, timeout=30):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, host, port, timeout=30, source=None):
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.buf = b""
 
     def send(self, payload):
@@ -168,6 +170,23 @@ class Peer:
             m = self.recv()
             if m is None or m[1] == kind:
                 return m
+
+    def error_then_eof(self):
+        """(code, reason) of the ERROR the peer ends with (other messages
+        before it skipped), once its end of stream followed; raises
+        ValueError when the stream ends without one or goes on after it."""
+        m = self.recv_type(ERROR)
+        if m is None:
+            raise ValueError("the stream ended without an ERROR")
+        try:
+            rest = self.recv()
+        except ConnectionResetError:
+            # What we sent after the peer closed (a HELLO racing a refusal
+            # at accept) is answered with a reset: an end all the same.
+            rest = None
+        if rest is not None:
+            raise ValueError("bytes after the ERROR")
+        return m[2], m[3].decode("utf-8", "replace")
 
     def close(self):
         self.sock.close()

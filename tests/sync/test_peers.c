@@ -126,28 +126,28 @@ static peers_status status_for(msglog *relay, const char *conv, const char *user
 Test(peers, device_user_is_fixed_and_survives_reopen)
 {
     msglog *r = open_store("relay", 1, "relay");
-    OK(r, peers_device_seen(r, 10, U("alice")));
-    OK(r, peers_device_seen(r, 10, U("alice")));   /* seen again: nothing */
+    OK(r, peers_device_seen(r, NULL, 10, U("alice")));
+    OK(r, peers_device_seen(r, NULL, 10, U("alice")));   /* seen again: nothing */
     r = reopen(r, "relay", 1, "relay");
-    cr_assert_eq(peers_device_seen(r, 10, U("bob")), MSGLOG_EMISMATCH);
+    cr_assert_eq(peers_device_seen(r, NULL, 10, U("bob")), MSGLOG_EMISMATCH);
     cr_assert_gt(strlen(msglog_errmsg(r)), 0);
-    cr_assert_eq(peers_device_seen(r, 10, U("alic")), MSGLOG_EMISMATCH, "a prefix is another user");
-    OK(r, peers_device_seen(r, 10, U("alice")));
-    cr_assert_eq(peers_device_seen(r, 0, U("alice")), MSGLOG_EINVAL);
-    cr_assert_eq(peers_device_seen(r, 11, (const uint8_t *)"", 0), MSGLOG_EINVAL);
-    cr_assert_eq(peers_device_seen(r, 11, (const uint8_t *)"\xff", 1), MSGLOG_EINVAL, "not UTF-8");
+    cr_assert_eq(peers_device_seen(r, NULL, 10, U("alic")), MSGLOG_EMISMATCH, "a prefix is another user");
+    OK(r, peers_device_seen(r, NULL, 10, U("alice")));
+    cr_assert_eq(peers_device_seen(r, NULL, 0, U("alice")), MSGLOG_EINVAL);
+    cr_assert_eq(peers_device_seen(r, NULL, 11, (const uint8_t *)"", 0), MSGLOG_EINVAL);
+    cr_assert_eq(peers_device_seen(r, NULL, 11, (const uint8_t *)"\xff", 1), MSGLOG_EINVAL, "not UTF-8");
     msglog_close(r);
 }
 
 Test(peers, subscribe_needs_a_seen_device)
 {
     msglog *r = open_store("relay", 1, "relay");
-    cr_assert_eq(peers_subscribe(r, 10, U("c")), MSGLOG_ENOTFOUND);
+    cr_assert_eq(peers_subscribe(r, NULL, 10, U("c")), MSGLOG_ENOTFOUND);
     cr_assert_gt(strlen(msglog_errmsg(r)), 0);
     op_id vv[] = { { 1, 1 } };
-    cr_assert_eq(peers_device_acked(r, 10, U("c"), vv, 1), MSGLOG_ENOTFOUND);
-    OK(r, peers_device_seen(r, 10, U("alice")));
-    OK(r, peers_subscribe(r, 10, U("c")));
+    cr_assert_eq(peers_device_acked(r, NULL, 10, U("c"), vv, 1), MSGLOG_ENOTFOUND);
+    OK(r, peers_device_seen(r, NULL, 10, U("alice")));
+    OK(r, peers_subscribe(r, NULL, 10, U("c")));
     peers_status st = status_for(r, "c", "bob");
     const char *alice[] = { "alice" };
     assert_members(&st, alice, 1);
@@ -159,13 +159,13 @@ Test(peers, subscribe_needs_a_seen_device)
 Test(peers, acked_vectors_merge_by_maximum_and_never_go_down)
 {
     msglog *r = open_store("relay", 1, "relay");
-    OK(r, peers_device_seen(r, 10, U("alice")));
+    OK(r, peers_device_seen(r, NULL, 10, U("alice")));
     op_id a[] = { { 1, 5 }, { 2, 3 } };
     op_id b[] = { { 1, 2 }, { 3, 1 } };
-    OK(r, peers_device_acked(r, 10, U("c"), a, 2));
-    OK(r, peers_device_acked(r, 10, U("c"), b, 2));
-    OK(r, peers_subscribe(r, 10, U("c")));      /* already subscribed: nothing */
-    OK(r, peers_device_acked(r, 10, U("c"), NULL, 0));
+    OK(r, peers_device_acked(r, NULL, 10, U("c"), a, 2));
+    OK(r, peers_device_acked(r, NULL, 10, U("c"), b, 2));
+    OK(r, peers_subscribe(r, NULL, 10, U("c")));      /* already subscribed: nothing */
+    OK(r, peers_device_acked(r, NULL, 10, U("c"), NULL, 0));
     r = reopen(r, "relay", 1, "relay");
     peers_status st = status_for(r, "c", "bob");
     op_id want[] = { { 1, 5 }, { 2, 3 }, { 3, 1 } };
@@ -173,10 +173,10 @@ Test(peers, acked_vectors_merge_by_maximum_and_never_go_down)
     peers_status_clear(&st);
 
     op_id bad[] = { { 2, 1 }, { 1, 1 } };
-    cr_assert_eq(peers_device_acked(r, 10, U("c"), bad, 2), MSGLOG_EINVAL, "not ascending");
+    cr_assert_eq(peers_device_acked(r, NULL, 10, U("c"), bad, 2), MSGLOG_EINVAL, "not ascending");
     op_id zero[] = { { 1, 0 } };
-    cr_assert_eq(peers_device_acked(r, 10, U("c"), zero, 1), MSGLOG_EINVAL, "seq 0");
-    cr_assert_eq(peers_device_acked(r, 10, (const uint8_t *)"", 0, a, 2), MSGLOG_EINVAL);
+    cr_assert_eq(peers_device_acked(r, NULL, 10, U("c"), zero, 1), MSGLOG_EINVAL, "seq 0");
+    cr_assert_eq(peers_device_acked(r, NULL, 10, (const uint8_t *)"", 0, a, 2), MSGLOG_EINVAL);
     msglog_close(r);
 }
 
@@ -187,15 +187,15 @@ static msglog *three_devices(void)
     msglog_id id;
     OK(r, msglog_send(r, &id, "c", 1, "x", 1));
     OK(r, msglog_send(r, &id, "c", 1, "y", 1));
-    OK(r, peers_device_seen(r, 10, U("alice")));
-    OK(r, peers_device_seen(r, 11, U("alice")));
-    OK(r, peers_device_seen(r, 20, U("bob")));
+    OK(r, peers_device_seen(r, NULL, 10, U("alice")));
+    OK(r, peers_device_seen(r, NULL, 11, U("alice")));
+    OK(r, peers_device_seen(r, NULL, 20, U("bob")));
     op_id v10[] = { { 1, 2 }, { 10, 4 }, { 11, 1 } };
     op_id v11[] = { { 1, 1 }, { 10, 6 }, { 20, 3 } };
     op_id v20[] = { { 1, 2 }, { 10, 5 }, { 11, 2 }, { 20, 3 } };
-    OK(r, peers_device_acked(r, 10, U("c"), v10, 3));
-    OK(r, peers_device_acked(r, 11, U("c"), v11, 3));
-    OK(r, peers_device_acked(r, 20, U("c"), v20, 4));
+    OK(r, peers_device_acked(r, NULL, 10, U("c"), v10, 3));
+    OK(r, peers_device_acked(r, NULL, 11, U("c"), v11, 3));
+    OK(r, peers_device_acked(r, NULL, 20, U("c"), v20, 4));
     return r;
 }
 
@@ -231,12 +231,38 @@ Test(peers, status_for_takes_the_minimum_over_other_users_devices)
     msglog_close(r);
 }
 
+/* The relay's store holding a message in each conversation named. */
+static void hold(msglog *r, const char *const *convs, size_t n)
+{
+    msglog_id id;
+    for (size_t i = 0; i < n; i++)
+        OK(r, msglog_send(r, &id, convs[i], strlen(convs[i]), "x", 1));
+}
+
+/* How many records of the peers table have keys starting with `kind`. */
+static size_t records_of(msglog *r, char kind)
+{
+    store_txn *t;
+    store_cursor *cur;
+    store_val k, v;
+    size_t n = 0;
+    cr_assert_eq(store_txn_begin(r->st, 0, &t), MSGLOG_OK);
+    cr_assert_eq(store_cursor_open(t, TBL_PEERS, &cur), MSGLOG_OK);
+    for (int rc = store_cursor_first(cur, &k, &v); rc == MSGLOG_OK; rc = store_cursor_next(cur, &k, &v))
+        n += k.len > 0 && ((const char *)k.data)[0] == kind;
+    store_cursor_close(cur);
+    store_txn_abort(t);
+    return n;
+}
+
 Test(peers, a_hello_records_the_device_and_its_conversations_at_once)
 {
     msglog *r = open_store("relay", 1, "relay");
+    const char *held[] = { "a", "b", "c", "d" };
+    hold(r, held, 4);
     op_id va[] = { { 10, 3 } }, vb[] = { { 10, 1 }, { 20, 2 } };
     peers_conv_vv convs[] = { { U("a"), va, 1 }, { U("b"), vb, 2 }, { U("c"), NULL, 0 } };
-    OK(r, peers_device_hello(r, 10, U("alice"), convs, 3));
+    OK(r, peers_device_hello(r, NULL, 10, U("alice"), convs, 3));
     r = reopen(r, "relay", 1, "relay");
     const char *alice[] = { "alice" };
     peers_status st = status_for(r, "b", "bob");
@@ -248,10 +274,78 @@ Test(peers, a_hello_records_the_device_and_its_conversations_at_once)
     peers_status_clear(&st);
     /* Another user for the same replica: refused whole, nothing recorded. */
     peers_conv_vv other[] = { { U("d"), NULL, 0 } };
-    cr_assert_eq(peers_device_hello(r, 10, U("mallory"), other, 1), MSGLOG_EMISMATCH);
+    cr_assert_eq(peers_device_hello(r, NULL, 10, U("mallory"), other, 1), MSGLOG_EMISMATCH);
     st = status_for(r, "d", "bob");
     cr_assert_eq(st.n_members, 0, "the refused HELLO subscribed nothing");
     peers_status_clear(&st);
+    msglog_close(r);
+}
+
+/* Naming a conversation proves nothing: a HELLO listing a thousand the
+ * relay does not hold stores the device and its one real subscription. */
+Test(peers, a_hello_stores_nothing_for_conversations_the_relay_does_not_hold)
+{
+    msglog *r = open_store("relay", 1, "relay");
+    const char *held[] = { "m-0500" };
+    hold(r, held, 1);
+    peers_conv_vv convs[1000];
+    char names[1000][8];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(names[i], sizeof names[i], "m-%04d", i);
+        convs[i] = (peers_conv_vv){ U(names[i]), NULL, 0 };
+    }
+    OK(r, peers_device_hello(r, NULL, 10, U("mallory"), convs, 1000));
+    cr_assert_eq(records_of(r, 's'), 1, "one subscription: the held conversation");
+    cr_assert_eq(records_of(r, 'u'), 1);
+    peers_status st = status_for(r, "m-0001", "bob");
+    cr_assert_eq(st.n_members, 0, "not a member of what it only named");
+    peers_status_clear(&st);
+    const char *mallory[] = { "mallory" };
+    st = status_for(r, "m-0500", "bob");
+    assert_members(&st, mallory, 1);
+    peers_status_clear(&st);
+    msglog_close(r);
+}
+
+Test(peers, subscriptions_per_device_are_capped)
+{
+    msglog *r = open_store("relay", 1, "relay");
+    const char *held[] = { "a", "b", "c" };
+    hold(r, held, 3);
+    peers_limits lim = { 2, 0 };
+    peers_conv_vv three[] = { { U("a"), NULL, 0 }, { U("b"), NULL, 0 }, { U("c"), NULL, 0 } };
+    cr_assert_eq(peers_device_hello(r, &lim, 10, U("alice"), three, 3), MSGLOG_ELIMIT);
+    cr_assert_gt(strlen(msglog_errmsg(r)), 0);
+    cr_assert_eq(records_of(r, 's') + records_of(r, 'u'), 0, "the refused HELLO wrote nothing");
+    OK(r, peers_device_hello(r, &lim, 10, U("alice"), three, 2));
+    r = reopen(r, "relay", 1, "relay");
+    cr_assert_eq(peers_may_subscribe(r, &lim, 10, U("c")), MSGLOG_ELIMIT);
+    OK(r, peers_may_subscribe(r, &lim, 10, U("a")));
+    OK(r, peers_may_subscribe(r, NULL, 10, U("c")));
+    cr_assert_eq(peers_subscribe(r, &lim, 10, U("c")), MSGLOG_ELIMIT);
+    op_id v[] = { { 1, 1 } };
+    cr_assert_eq(peers_device_acked(r, &lim, 10, U("c"), v, 1), MSGLOG_ELIMIT);
+    OK(r, peers_device_acked(r, &lim, 10, U("a"), v, 1));   /* subscribed: not a new one */
+    cr_assert_eq(records_of(r, 's'), 2);
+    OK(r, peers_device_seen(r, &lim, 11, U("alice")));
+    OK(r, peers_subscribe(r, &lim, 11, U("c")));            /* the cap is per device */
+    msglog_close(r);
+}
+
+Test(peers, device_records_are_capped)
+{
+    msglog *r = open_store("relay", 1, "relay");
+    peers_limits lim = { 0, 2 };
+    OK(r, peers_device_seen(r, &lim, 10, U("alice")));
+    OK(r, peers_device_hello(r, &lim, 20, U("bob"), NULL, 0));
+    r = reopen(r, "relay", 1, "relay");
+    cr_assert_eq(peers_device_seen(r, &lim, 30, U("carol")), MSGLOG_ELIMIT);
+    cr_assert_gt(strlen(msglog_errmsg(r)), 0);
+    cr_assert_eq(peers_device_hello(r, &lim, 31, U("carol"), NULL, 0), MSGLOG_ELIMIT);
+    OK(r, peers_device_seen(r, &lim, 10, U("alice")));       /* known: not a new one */
+    cr_assert_eq(records_of(r, 'u'), 2);
+    OK(r, peers_device_seen(r, NULL, 30, U("carol")));       /* counted without a cap too */
+    cr_assert_eq(peers_device_seen(r, &lim, 32, U("dave")), MSGLOG_ELIMIT);
     msglog_close(r);
 }
 
@@ -260,9 +354,9 @@ Test(peers, status_without_members_or_conversation)
     msglog *r = three_devices();
     /* Only alice's devices are subscribed to "d", which the relay does not
      * hold: for alice no members, nothing delivered, no relay vector. */
-    OK(r, peers_subscribe(r, 10, U("d")));
+    OK(r, peers_subscribe(r, NULL, 10, U("d")));
     op_id v[] = { { 10, 1 } };
-    OK(r, peers_device_acked(r, 11, U("d"), v, 1));
+    OK(r, peers_device_acked(r, NULL, 11, U("d"), v, 1));
     peers_status st = status_for(r, "d", "alice");
     cr_assert_eq(st.n_members, 0);
     cr_assert_eq(st.n_delivered_vv, 0);
@@ -278,14 +372,14 @@ Test(peers, status_without_members_or_conversation)
 Test(peers, conversations_sharing_a_prefix_stay_apart)
 {
     msglog *r = open_store("relay", 1, "relay");
-    OK(r, peers_device_seen(r, 10, U("alice")));
-    OK(r, peers_device_seen(r, 20, U("bob")));
-    OK(r, peers_device_seen(r, 30, U("carol")));
+    OK(r, peers_device_seen(r, NULL, 10, U("alice")));
+    OK(r, peers_device_seen(r, NULL, 20, U("bob")));
+    OK(r, peers_device_seen(r, NULL, 30, U("carol")));
     op_id va[] = { { 5, 1 } }, vab[] = { { 5, 9 } }, vb[] = { { 5, 4 } };
-    OK(r, peers_device_acked(r, 10, U("ab"), vab, 1));
-    OK(r, peers_device_acked(r, 20, U("a"), va, 1));
-    OK(r, peers_device_acked(r, 30, U("b"), vb, 1));
-    OK(r, peers_subscribe(r, 30, U("a\x01")));
+    OK(r, peers_device_acked(r, NULL, 10, U("ab"), vab, 1));
+    OK(r, peers_device_acked(r, NULL, 20, U("a"), va, 1));
+    OK(r, peers_device_acked(r, NULL, 30, U("b"), vb, 1));
+    OK(r, peers_subscribe(r, NULL, 30, U("a\x01")));
 
     peers_status st = status_for(r, "a", "zed");
     const char *bob[] = { "bob" };
@@ -315,7 +409,7 @@ Test(peers, corrupt_records_are_reported)
     cr_assert_eq(peers_status_for(r, U("c"), U("bob"), &st), MSGLOG_ECORRUPT);
     cr_assert_eq(st.n_members + st.n_delivered_vv + st.n_relay_vv, 0, "cleared on error");
     op_id v[] = { { 1, 1 } };
-    cr_assert_eq(peers_device_acked(r, 11, U("c"), v, 1), MSGLOG_ECORRUPT);
+    cr_assert_eq(peers_device_acked(r, NULL, 11, U("c"), v, 1), MSGLOG_ECORRUPT);
     cr_assert_gt(strlen(msglog_errmsg(r)), 0);
 
     /* A vector out of order is corrupt too, as is a subscribed device never seen. */
@@ -349,9 +443,9 @@ Test(peers, writes_grow_a_full_map)
     char user[64];
     for (uint64_t d = 1; d <= 3000; d++) {
         int n = snprintf(user, sizeof user, "user-%llu-with-a-longer-name", (unsigned long long)d);
-        OK(r, peers_device_seen(r, d, (const uint8_t *)user, (size_t)n));
+        OK(r, peers_device_seen(r, NULL, d, (const uint8_t *)user, (size_t)n));
         op_id v[] = { { 1, d }, { d + 1, 7 } };
-        OK(r, peers_device_acked(r, d, U("conversation"), v, 2));
+        OK(r, peers_device_acked(r, NULL, d, U("conversation"), v, 2));
     }
     peers_status st = status_for(r, "conversation", "nobody");
     cr_assert_eq(st.n_members, 3000);
@@ -376,7 +470,7 @@ Test(peers, a_full_map_at_its_maximum_refuses_the_write_whole)
     int rc = MSGLOG_OK;
     for (; d <= 100000 && rc == MSGLOG_OK; d++) {
         user[0] = (char)('a' + d % 26);
-        rc = peers_device_seen(r, d, (const uint8_t *)user, sizeof user);
+        rc = peers_device_seen(r, NULL, d, (const uint8_t *)user, sizeof user);
     }
     cr_assert_eq(rc, MSGLOG_EFULL, "a 64 KiB map fills up: %d", rc);
     cr_assert_gt(strlen(msglog_errmsg(r)), 0);
@@ -385,8 +479,8 @@ Test(peers, a_full_map_at_its_maximum_refuses_the_write_whole)
     opts.max_map_size = 64 << 20;
     cr_assert_eq(msglog_open(&r, path, 1, "relay", 5, &opts), MSGLOG_OK);
     free(path);
-    cr_assert_eq(peers_subscribe(r, failed, U("c")), MSGLOG_ENOTFOUND, "the failed write left nothing");
-    OK(r, peers_subscribe(r, failed - 1, U("c")));
+    cr_assert_eq(peers_subscribe(r, NULL, failed, U("c")), MSGLOG_ENOTFOUND, "the failed write left nothing");
+    OK(r, peers_subscribe(r, NULL, failed - 1, U("c")));
     msglog_close(r);
 }
 
@@ -653,14 +747,14 @@ static uint64_t fail_each_allocation(msglog *log, fallible call, void *ctx, cons
 static int call_seen(msglog *log, void *ctx)
 {
     (void)ctx;
-    return peers_device_seen(log, 12, U("carol"));
+    return peers_device_seen(log, NULL, 12, U("carol"));
 }
 
 static int call_acked(msglog *log, void *ctx)
 {
     (void)ctx;
     op_id v[] = { { 1, 2 }, { 12, 1 }, { 40, 9 } };
-    return peers_device_acked(log, 12, U("c"), v, 3);
+    return peers_device_acked(log, NULL, 12, U("c"), v, 3);
 }
 
 /* peers_status_for, its result checked when it succeeds. */
