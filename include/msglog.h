@@ -64,7 +64,10 @@ extern "C" {
 #define MSGLOG_ECORRUPT  (-5)  /* bytes that are not a valid encoding        */
 #define MSGLOG_EVERSION  (-6)  /* an encoding version this build does not know */
 #define MSGLOG_EMISMATCH (-7)  /* the store belongs to another replica/user  */
-#define MSGLOG_EFULL     (-8)  /* the store's map is full                    */
+#define MSGLOG_EFULL     (-8)  /* disk full: the file system has no room left
+                                  (ENOSPC, EDQUOT), or the store's map
+                                  reached max_map_size; msglog_errmsg()
+                                  says which                                */
 #define MSGLOG_ENOMEM    (-9)  /* out of memory                              */
 #define MSGLOG_EIO      (-10)  /* the operating system or LMDB failed        */
 #define MSGLOG_EKIND    (-11)  /* an op kind this build does not know         */
@@ -230,8 +233,9 @@ MSGLOG_API void msglog_free(void *p);
  *  - MSGLOG_ELIMIT also when the new op would name more ids than an op may
  *    hold (4096 dependencies, or 4096 replaced edit heads or observed
  *    reactions): only in a conversation with thousands of concurrent writers.
- *  - Store failures: MSGLOG_EFULL when the map cannot grow (max_map_size
- *    reached; it is grown and the call retried before that), MSGLOG_EIO,
+ *  - Store failures: MSGLOG_EFULL when the disk is full (the message says
+ *    "disk full"), or the map cannot grow (max_map_size reached; it is
+ *    grown and the call retried before that), MSGLOG_EIO,
  *    MSGLOG_ECORRUPT (stored state that does not decode), MSGLOG_ENOMEM.
  */
 
