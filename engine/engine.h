@@ -39,6 +39,7 @@ struct msglog {
     char err[256];
     ml_commit_fn on_commit;     /* NULL: none (sync/session.h's watchers) */
     void *on_commit_ctx;
+    int claim_fd;               /* msglog_claim()'s file (log/claim.h); -1: none */
 };
 
 /* The text of an MSGLOG_E* code (msglog_strerror's). */

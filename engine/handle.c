@@ -21,6 +21,7 @@ const char *ml_strerror(int err)
     case MSGLOG_EKIND: return "unknown op kind";
     case MSGLOG_EPENDINGFULL: return "pending buffer full: ops waiting for dependencies were dropped";
     case MSGLOG_EEQUIVOCAL: return "an op reuses an id with different content: refused";
+    case MSGLOG_EBUSY: return "the store is in use by another process";
     default: return "unknown error";
     }
 }

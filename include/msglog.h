@@ -79,6 +79,9 @@ extern "C" {
                                   evidence, not applied as received (the
                                   rule: docs/reliability.md), all else
                                   committed                                 */
+#define MSGLOG_EBUSY    (-14)  /* the store is claimed by another process
+                                  (msglog_claim()): msglog_errmsg() names
+                                  its pid                                   */
 
 /*
  * Static text for an error code.
@@ -194,6 +197,29 @@ MSGLOG_API int msglog_identity(msglog *log, uint64_t *replica, const char **user
  * @param[in] log  the handle, or NULL (nothing is done)
  */
 MSGLOG_API void msglog_close(msglog *log);
+
+/*
+ * Claims the store for this process: the claim of a process that keeps the
+ * store in sync for a long time. msglog_relay_new() and a watch-mode
+ * msglog_client_new() claim their store, so two relays, two watching
+ * clients, or a relay and a watching client cannot run on one store (they
+ * would each answer for the same replica and replace each other at the
+ * relay). A claim keeps nobody else out: any process may still open, read
+ * and write the store, sync it once, and send.
+ *
+ * It is an advisory lock (fcntl) on the file claim.lock in the store's
+ * directory, which also holds the claiming process's pid. It lasts until
+ * msglog_close(); the kernel drops it when the process ends, however it
+ * ends (SIGKILL included). Claiming again on the same handle is MSGLOG_OK.
+ *
+ * @param[in] log  the handle
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL; MSGLOG_EBUSY when
+ *         another process holds the claim: msglog_errmsg() reads "the
+ *         store in DIR is in use by process N" (DIR as given to
+ *         msglog_open()); MSGLOG_EIO when the file cannot be made or
+ *         locked; MSGLOG_ENOMEM. A failure changes nothing.
+ */
+MSGLOG_API int msglog_claim(msglog *log);
 
 /*
  * The message of the last error on this handle ("" when none).
