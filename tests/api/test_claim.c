@@ -2,8 +2,8 @@
  * watching client: include/msglog.h), others are refused with the holder's
  * pid and keep reading and writing; the claim goes with msglog_close() and
  * with the holder's death, SIGKILL included. Each other process is a fork
- * that opens its own handle after the fork, and the two sides wait on each
- * other through pipes, never on a clock. */
+ * that opens its own handle after the fork; the two sides wait on each
+ * other through pipes (support/handshake.h), never on a clock. */
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "msglog.h"
+#include "support/handshake.h"
 #include "support/tmpdir.h"
 
 static char *root;
@@ -43,43 +44,30 @@ static msglog *open_store(void)
     return log;
 }
 
-/* One byte through a pipe: the other side's "done" or "go on". */
-static void tell(int fd)
+/* A child that opens the store and claims it, says so, then closes the
+ * handle when told (or waits there until killed). */
+static pid_t start_holder(handshake *h)
 {
-    char b = 1;
-    if (write(fd, &b, 1) != 1)
-        _exit(90);
-}
+    pid_t pid = handshake_fork(h);
 
-static int heard(int fd)
-{
-    char b;
-    return read(fd, &b, 1) == 1;
-}
-
-/* A child that opens the store and claims it, says so on `up`, then closes
- * the handle when `down` says (or blocks there until killed). */
-static pid_t start_holder(int up[2], int down[2])
-{
-    pid_t pid;
-
-    cr_assert_eq(pipe(up), 0);
-    cr_assert_eq(pipe(down), 0);
-    pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
         msglog *log = NULL;
         if (msglog_open(&log, root, 0, NULL, 0, NULL) != MSGLOG_OK || msglog_claim(log) != MSGLOG_OK)
             _exit(91);
-        tell(up[1]);
-        if (!heard(down[0]))
+        if (handshake_tell(h) != 0 || !handshake_heard(h))
             _exit(92);
         msglog_close(log);
-        tell(up[1]);
-        _exit(0);
+        _exit(handshake_tell(h) == 0 ? 0 : 93);
     }
-    cr_assert(heard(up[0]), "the holder did not claim the store");
+    cr_assert(handshake_heard(h), "the holder did not claim the store");
     return pid;
+}
+
+/* The message msglog_claim gives when `holder` has the claim. */
+static void in_use_text(char *out, size_t n, long holder)
+{
+    snprintf(out, n, "the store in %s is in use by process %ld", root, holder);
 }
 
 static void expect_refused_by(msglog *log, pid_t holder)
@@ -87,7 +75,7 @@ static void expect_refused_by(msglog *log, pid_t holder)
     char want[512];
 
     cr_assert_eq(msglog_claim(log), MSGLOG_EBUSY);
-    snprintf(want, sizeof want, "the store in %s is in use by process %ld", root, (long)holder);
+    in_use_text(want, sizeof want, (long)holder);
     cr_assert_str_eq(msglog_errmsg(log), want);
 }
 
@@ -100,14 +88,14 @@ static void expect_exit(pid_t pid, int code)
 
 Test(claim, another_process_is_refused_with_the_holders_pid_until_it_closes)
 {
-    int up[2], down[2];
-    pid_t holder = start_holder(up, down);
+    handshake h;
+    pid_t holder = start_holder(&h);
     msglog *log = open_store();
 
     expect_refused_by(log, holder);
     expect_refused_by(log, holder);   /* a refusal changes nothing */
-    tell(down[1]);
-    cr_assert(heard(up[0]), "the holder did not close");
+    cr_assert_eq(handshake_tell(&h), 0);
+    cr_assert(handshake_heard(&h), "the holder did not close");
     expect_exit(holder, 0);
     cr_assert_eq(msglog_claim(log), MSGLOG_OK, "%s", msglog_errmsg(log));
     msglog_close(log);
@@ -115,8 +103,8 @@ Test(claim, another_process_is_refused_with_the_holders_pid_until_it_closes)
 
 Test(claim, the_kernel_drops_the_claim_of_a_killed_holder)
 {
-    int up[2], down[2];
-    pid_t holder = start_holder(up, down);
+    handshake h;
+    pid_t holder = start_holder(&h);
     msglog *log = open_store();
     int status;
 
@@ -130,25 +118,22 @@ Test(claim, the_kernel_drops_the_claim_of_a_killed_holder)
 
 Test(claim, others_still_read_and_write_a_claimed_store)
 {
-    int go[2];
-    pid_t child;
+    handshake h;
+    pid_t child = handshake_fork(&h);
     msglog_id id;
 
-    cr_assert_eq(pipe(go), 0);
-    child = fork();
     cr_assert_neq(child, -1);
     if (child == 0) {
         msglog *log = NULL;
         msglog_conv_info *info = NULL;
         char want[512];
-        if (!heard(go[0]) || msglog_open(&log, root, 0, NULL, 0, NULL) != MSGLOG_OK)
+        if (!handshake_heard(&h) || msglog_open(&log, root, 0, NULL, 0, NULL) != MSGLOG_OK)
             _exit(91);
         if (msglog_send(log, &id, "c", 1, "from the child", 14) != MSGLOG_OK ||
             msglog_conv_info_get(log, &info, "c", 1) != MSGLOG_OK || info->n_messages != 2)
             _exit(92);
         msglog_free(info);
-        snprintf(want, sizeof want, "the store in %s is in use by process %ld", root,
-                 (long)getppid());
+        in_use_text(want, sizeof want, (long)getppid());
         if (msglog_claim(log) != MSGLOG_EBUSY || strcmp(msglog_errmsg(log), want) != 0)
             _exit(93);
         msglog_close(log);
@@ -158,7 +143,7 @@ Test(claim, others_still_read_and_write_a_claimed_store)
     cr_assert_eq(msglog_claim(log), MSGLOG_OK, "%s", msglog_errmsg(log));
     cr_assert_eq(msglog_claim(log), MSGLOG_OK, "claiming again on the same handle");
     cr_assert_eq(msglog_send(log, &id, "c", 1, "from the holder", 15), MSGLOG_OK);
-    tell(go[1]);
+    cr_assert_eq(handshake_tell(&h), 0);
     expect_exit(child, 0);
     msglog_close(log);
 }
