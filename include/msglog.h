@@ -853,7 +853,8 @@ typedef struct msglog_client_options {
 /*
  * A client of the relay at opts->host:opts->port, OFFLINE until
  * msglog_client_start(). `log` and `loop` must outlive it. Calls no
- * callback.
+ * callback. In watch mode it claims the store first (msglog_claim()): one
+ * watching client or relay per store; a once-mode client claims nothing.
  *
  * @param[out] out   the new client, owned by the caller: release it with
  *                   msglog_client_close(); must not be NULL
@@ -867,6 +868,8 @@ typedef struct msglog_client_options {
  *         n_convs > 0, or an id NULL, empty or over MSGLOG_MAX_CONV bytes;
  *         budget over 4 MiB; window over 64; backoff_min_ms above a non-zero
  *         backoff_max_ms), or when the handle already has a client or relay;
+ *         in watch mode, MSGLOG_EBUSY when another process claimed the store
+ *         (a relay or a watching client: msglog_claim(), which this calls);
  *         MSGLOG_ENOMEM. On error *out is NULL (when out is not) and
  *         msglog_errmsg(log) says why (when log is not NULL); nothing is
  *         left for the loop to close.
@@ -944,8 +947,9 @@ typedef struct msglog_relay_options {
  * resolved synchronously: a name may block the loop's thread; it binds to
  * the first address found; port 0 picks a free port, see
  * msglog_relay_port()). It is listening when this returns. `log` and `loop`
- * must outlive it. A failing connection only closes that connection. A
- * relay has no callbacks.
+ * must outlive it. A failing connection only closes that connection. It
+ * claims the store before listening (msglog_claim()): one relay or watching
+ * client per store.
  *
  * @param[out] out   the new relay, owned by the caller: release it with
  *                   msglog_relay_close(); must not be NULL
@@ -957,7 +961,10 @@ typedef struct msglog_relay_options {
  * @return MSGLOG_OK; MSGLOG_EINVAL when out, log, loop or host is NULL, host
  *         is empty or over 255 bytes, or the handle already has a client or
  *         relay; MSGLOG_EVERSION when opts->version is not
- *         MSGLOG_RELAY_OPTIONS_VERSION; MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding, listening).
+ *         MSGLOG_RELAY_OPTIONS_VERSION; MSGLOG_EBUSY when another process
+ *         claimed the store (msglog_errmsg(): "the store in DIR is in use by
+ *         process N"); MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding,
+ *         listening).
  *         On error *out is NULL (when out is not) and msglog_errmsg(log)
  *         says why (when log is not NULL); after MSGLOG_EIO the libuv
  *         handles it made are being closed, so the loop must run (once)

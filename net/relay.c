@@ -391,6 +391,8 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     if (session_commits_watched(log))
         return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: this handle already has a "
                        "client or a relay");
+    if ((rc = msglog_claim(log)) != MSGLOG_OK)
+        return rc;    /* another relay or watching client runs on the store */
     if (!(r = calloc(1, sizeof *r)) || !(r->rbuf = malloc(READ_BUF))) {
         free(r);
         return session_log_fail(log, MSGLOG_ENOMEM, "msglog_relay_new: out of memory");

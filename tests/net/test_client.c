@@ -9,6 +9,7 @@
  *   watch     two watching devices: a write pushed, received, delivered, read
  *   relay_restart   the relay goes away and comes back on the same port
  *   refused / silent   connection refused, and a listener that never answers
+ *   claimed   a relay or a watching client on a store another process claimed
  *   args      argument checks */
 #include <criterion/criterion.h>
 
@@ -17,10 +18,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "msglog.h"
 #include "support/check.h"
+#include "support/handshake.h"
 #include "support/tmpdir.h"
 #include "support/tstore.h"
 
@@ -878,6 +882,84 @@ static void client_einval(msglog *log, const msglog_client_options *o, const cha
     cr_assert_eq(rc, MSGLOG_EINVAL, "%s: msglog_client_new -> %d", what, rc);
     cr_assert_null(c, "%s: *out not reset to NULL", what);
     cr_assert_str_not_empty(msglog_errmsg(log), "%s: no error text", what);
+}
+
+/* ======================================================================== */
+/* 5. A store another process claimed                                        */
+/* ======================================================================== */
+
+/* A child that claims the stores "relay" and "alice", says so, and closes
+ * them when told. It makes the stores itself: the parent opens nothing
+ * before the fork. */
+static pid_t start_claimer(handshake *h)
+{
+    pid_t pid = handshake_fork(h);
+
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        msglog *r = NULL, *a = NULL;
+        if (tstore_open(&r, root, "relay", 1, "relay", NULL) != MSGLOG_OK ||
+            tstore_open(&a, root, "alice", 10, "alice", NULL) != MSGLOG_OK ||
+            msglog_claim(r) != MSGLOG_OK || msglog_claim(a) != MSGLOG_OK)
+            _exit(91);
+        if (handshake_tell(h) != 0 || !handshake_heard(h))
+            _exit(92);
+        msglog_close(r);
+        msglog_close(a);
+        _exit(0);
+    }
+    cr_assert(handshake_heard(h), "the claimer did not claim");
+    return pid;
+}
+
+static void expect_in_use(msglog *log, int rc, const char *name, pid_t holder)
+{
+    char want[512];
+
+    cr_assert_eq(rc, MSGLOG_EBUSY, "%s on a claimed store -> %d", name, rc);
+    snprintf(want, sizeof want, "the store in %s/%s is in use by process %ld", root, name,
+             (long)holder);
+    cr_assert_str_eq(msglog_errmsg(log), want);
+}
+
+Test(net_client, claimed)
+{
+    handshake h;
+    int status;
+    pid_t holder = start_claimer(&h);
+    msglog *rlog = open_store("relay", 1, "relay");
+    msglog_relay *r = (msglog_relay *)&loop;
+    msglog_client *c = (msglog_client *)&loop;
+    device a;
+
+    device_init(&a, "alice", 10, "alice");
+    /* Refused before listening: no port taken, nothing left on the loop. */
+    expect_in_use(rlog, msglog_relay_new(&r, rlog, &loop, HOST, 0, NULL), "relay", holder);
+    cr_assert_null(r);
+    {
+        msglog_client_options o = device_options(&a, 9, 1);
+        expect_in_use(a.log, msglog_client_new(&c, a.log, &loop, &o), "alice", holder);
+        cr_assert_null(c);
+        /* Syncing once needs no claim. */
+        o.watch = 0;
+        CHECK_OK(msglog_client_new(&c, a.log, &loop, &o));
+        msglog_client_close(c);
+    }
+    cr_assert_eq(handshake_tell(&h), 0);
+    cr_assert_eq(waitpid(holder, &status, 0), holder);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "claimer status 0x%x", status);
+
+    /* Released: both start. */
+    r = relay_open(rlog, 0);
+    {
+        msglog_client_options o = device_options(&a, msglog_relay_port(r), 1);
+        device_connect(&a, &o);
+    }
+    run_until(pred_up, &a, WAIT_MS, "alice UP_TO_DATE");
+    device_close(&a);
+    msglog_relay_close(r);
+    msglog_close(rlog);
+    finish_loop();
 }
 
 Test(net_client, args)
