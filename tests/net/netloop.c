@@ -5,9 +5,13 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "support/tmpdir.h"
+
 uv_loop_t loop;
+char *root;
 static uv_timer_t guard;    /* fails the test after NETLOOP_GUARD_MS */
 static uv_timer_t waiter;   /* ends one wait */
 static int wait_over;
@@ -58,8 +62,10 @@ void run_for(uint64_t ms)
         uv_run(&loop, UV_RUN_ONCE);
 }
 
-void netloop_start(void)
+void netloop_setup(const char *prefix)
 {
+    root = tmpdir_make_fast(prefix);
+    cr_assert_not_null(root);
     signal(SIGPIPE, SIG_IGN);
     cr_assert_eq(uv_loop_init(&loop), 0);
     cr_assert_eq(uv_timer_init(&loop, &guard), 0);
@@ -67,6 +73,15 @@ void netloop_start(void)
     uv_timer_start(&guard, guard_fired, NETLOOP_GUARD_MS, 0);
     /* The guard alone does not keep uv_run(UV_RUN_DEFAULT) going. */
     uv_unref((uv_handle_t *)&guard);
+}
+
+void netloop_teardown(void)
+{
+    if (root) {
+        tmpdir_remove(root);
+        free(root);
+        root = NULL;
+    }
 }
 
 static void walk_cb(uv_handle_t *h, void *arg)

@@ -10,9 +10,15 @@
 #define NETLOOP_GUARD_MS 20000     /* the whole test, teardown included */
 
 extern uv_loop_t loop;
+extern char *root;       /* the test's own directory */
 
-/* Ignores SIGPIPE, makes the loop and starts the guard. */
-void netloop_start(void);
+/* Makes root (a fresh directory named prefix...), ignores SIGPIPE, makes
+ * the loop and starts the guard: a suite's .init. */
+void netloop_setup(const char *prefix);
+
+/* Removes root: a suite's .fini. After a failed assertion the loop is left
+ * as it was: the worker process ends with the test. */
+void netloop_teardown(void);
 
 /* Runs the loop until pred(arg) holds; fails the test after `ms`. */
 void run_until(int (*pred)(void *), void *arg, uint64_t ms, const char *what);

@@ -34,27 +34,12 @@
 #define WAIT_MS 10000       /* one wait */
 #define MAX_EVS 256
 
-static char *root;
-
 static void setup(void)
 {
-    root = tmpdir_make_fast("msglog-netclient-");
-    cr_assert_not_null(root);
-    netloop_start();
+    netloop_setup("msglog-netclient-");
 }
 
-static void teardown(void)
-{
-    /* After a failed assertion the loop is left as it was: the worker
-     * process ends with the test. */
-    if (root) {
-        tmpdir_remove(root);
-        free(root);
-        root = NULL;
-    }
-}
-
-TestSuite(net_client, .init = setup, .fini = teardown, .timeout = 40);
+TestSuite(net_client, .init = setup, .fini = netloop_teardown, .timeout = 40);
 
 /* ---- stores ---------------------------------------------------------------- */
 
