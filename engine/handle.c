@@ -41,7 +41,7 @@ int ml_grow_map(msglog *log)
 {
     int rc = store_grow(log->st, log->max_map_size);
     if (rc)
-        return ml_fail(log, MSGLOG_EFULL, "store full: its map reached max_map_size (%zu bytes)",
+        return ml_fail(log, MSGLOG_EFULL, "disk full: the store's map reached max_map_size (%zu bytes)",
                        log->max_map_size);
     return MSGLOG_OK;
 }

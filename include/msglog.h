@@ -746,8 +746,8 @@ MSGLOG_API int msglog_delivery_status(msglog *log, int *out, const char *conv,
  * conversation, and the push runs from the loop after the write returned.
  *
  * Callbacks (the rule every comment below follows): the client's callbacks
- * (on_state, on_status, on_received; a relay has none) run from the loop,
- * never from inside a msglog_* call, with one exception:
+ * (on_state, on_status, on_received) and the relay's one (on_log) run from
+ * the loop, never from inside a msglog_* call, with one exception:
  *  - msglog_client_close() calls on_state once, with OFFLINE, from inside
  *    the call, when that is news to on_state (not for a client never
  *    started, nor for a once-mode client whose end was already reported);
@@ -756,15 +756,19 @@ MSGLOG_API int msglog_delivery_status(msglog *log, int *out, const char *conv,
  *    msglog_client_close() is called.
  * No other call runs one: not msglog_client_new() or msglog_client_start()
  * (an attempt that fails at once is reported from the loop), not the
- * relay's functions, not writes to the store.
+ * relay's functions (the relay's start line comes from the loop after
+ * msglog_relay_new(), its stop line from the loop after
+ * msglog_relay_close()), not writes to the store.
  * Inside a callback the application may read and write the store through
  * the handle, call msglog_client_state() and msglog_client_result(), and
  * call msglog_client_close() on the callback's own client: no callback of
  * that client follows (on_received and on_status calls still due are
  * dropped, on_state is not told OFFLINE), and the handle may be closed right
  * after, as outside a callback. While the client is open, a callback must
- * not close the handle. (msglog_options.clock, the one callback outside
- * network sync, runs synchronously: see msglog_clock_fn.)
+ * not close the handle. Inside on_log the application may read the store
+ * and call msglog_relay_stats_get(); it must not close the relay or the
+ * handle. (msglog_options.clock, the one callback outside network sync,
+ * runs synchronously: see msglog_clock_fn.)
  *
  * Errors: MSGLOG_EINVAL for a bad argument, MSGLOG_ENOMEM, MSGLOG_EIO for
  * the network (resolving, connecting, a reset, a timeout, the peer ending
@@ -929,8 +933,26 @@ typedef struct msglog_relay msglog_relay;
 
 #define MSGLOG_RELAY_OPTIONS_VERSION 1
 
+/* How much a line of a relay's log matters. */
+typedef enum msglog_log_level {
+    MSGLOG_LOG_ERROR = 1,   /* the relay failed at its work: disk full, a
+                               store failure that ended a connection */
+    MSGLOG_LOG_WARN = 2,    /* a peer was refused: a protocol error, a
+                               limit hit (connections, a frame, no HELLO in
+                               time, a peer that does not read) */
+    MSGLOG_LOG_INFO = 3,    /* start, stop, a connection opened or closed
+                               for an ordinary reason (EOF, reset,
+                               replaced, an ERROR from the peer) */
+    MSGLOG_LOG_DEBUG = 4    /* a connection's HELLO: its replica and user */
+} msglog_log_level;
+
+/* One line of a relay's log (docs/cli.md, "Relay log", lists them): `line`
+ * is NUL-terminated, without a newline or timestamp, and borrowed for the
+ * call. Called from the loop only (see "Callbacks" above). */
+typedef void (*msglog_log_fn)(void *ctx, msglog_log_level level, const char *line);
+
 /* The limits of a relay. Every resource a peer can make the relay hold has
- * one; 0 in a field picks its default. */
+ * one; 0 in a field picks its default. And its log. */
 typedef struct msglog_relay_options {
     unsigned version;            /* MSGLOG_RELAY_OPTIONS_VERSION */
     size_t max_conns;            /* connections served at a time, all
@@ -938,9 +960,16 @@ typedef struct msglog_relay_options {
     uint32_t hello_timeout_ms;   /* a connection that sent no HELLO this
                                     long after it was accepted is closed;
                                     0: 30,000 */
+    msglog_log_fn on_log;        /* NULL: no log */
+    msglog_log_level log_level;  /* lines of this level and more severe
+                                    are made; less severe ones cost no
+                                    formatting; 0: MSGLOG_LOG_INFO */
+    void *log_ctx;               /* passed to on_log; must stay valid until
+                                    the loop has run after
+                                    msglog_relay_close() (the stop line) */
 } msglog_relay_options;
 
-#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0 }
+#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, NULL, 0, NULL }
 
 /*
  * A relay serving the store `log` on host:port (an address or a name,
@@ -959,8 +988,8 @@ typedef struct msglog_relay_options {
  * @param[in]  port  the port; 0: any free one
  * @param[in]  opts  NULL for defaults; read during the call
  * @return MSGLOG_OK; MSGLOG_EINVAL when out, log, loop or host is NULL, host
- *         is empty or over 255 bytes, or the handle already has a client or
- *         relay; MSGLOG_EVERSION when opts->version is not
+ *         is empty or over 255 bytes, log_level is above MSGLOG_LOG_DEBUG,
+ *         or the handle already has a client or relay; MSGLOG_EVERSION when opts->version is not
  *         MSGLOG_RELAY_OPTIONS_VERSION; MSGLOG_EBUSY when another process
  *         claimed the store (msglog_errmsg(): "the store in DIR is in use by
  *         process N"); MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding,

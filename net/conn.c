@@ -141,6 +141,7 @@ static int write_output(net_conn *c, const char **why)
     }
     c->writes++;
     c->write_bytes += len;
+    c->bytes_out += len;
     return MSGLOG_OK;
 }
 
@@ -215,6 +216,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     net_conn *c = stream->data;
     int rc;
 
+    c->bytes_in += nread > 0 ? (uint64_t)nread : 0;
     if (c->closing) {
         linger_read(c, nread);
         return;
@@ -345,6 +347,7 @@ void net_conn_close(net_conn *c, int graceful, int err, const char *why)
         const char *ignored;
         if (graceful && write_output(c, &ignored) != MSGLOG_OK)
             graceful = 0;
+        c->end = session_end_of(c->s);
         session_free(c->s);
         c->s = NULL;
     }

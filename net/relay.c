@@ -21,6 +21,7 @@
 
 #include "crdt/grow.h"
 #include "net/conn.h"
+#include "net/relay_log.h"
 
 #define READ_BUF 65536
 #define BACKLOG 128
@@ -47,6 +48,7 @@ struct msglog_relay {
     int hellos_lost;          /* a note was lost: check every connection */
     int accept_stalled;       /* a connection is waiting to be accepted */
     int closing;
+    relay_log logger;         /* the operator's log (on_log) */
 };
 
 static void work_fired(uv_timer_t *t);
@@ -82,6 +84,7 @@ static void hook_hello(void *ctx, session *s)
 {
     msglog_relay *r = ctx;
 
+    relay_log_hello(&r->logger, r->conns, s);
     session **v = grow_array(r->hellos, &r->cap_hellos, r->n_hellos + 1, sizeof *v);
     if (!v) {
         r->hellos_lost = 1;
@@ -197,6 +200,7 @@ static void work_fired(uv_timer_t *t)
 
     if (r->closing)
         return;
+    relay_log_start(&r->logger);
     do_replacements(r);
     fan_out(r);
 }
@@ -218,7 +222,7 @@ static void sweep_fired(uv_timer_t *t)
         next = c->next;
         if (!c->closing && c->s && session_phase(c->s) == SESSION_PHASE_HELLO &&
             now - c->opened_at >= r->opts.hello_timeout_ms)
-            net_conn_close(c, 0, MSGLOG_EIO, "no HELLO in time");
+            net_conn_close(c, 0, MSGLOG_ELIMIT, "no HELLO in time");
     }
 }
 
@@ -229,8 +233,7 @@ static void conn_closed(net_conn *c, int err, const char *why)
 {
     msglog_relay *r = c->owner;
 
-    (void)err;
-    (void)why;
+    relay_log_closed(&r->logger, c, err, why);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -266,6 +269,7 @@ static void accepted(uv_stream_t *server, int status)
         return;
     }
     if (r->n_conns >= r->opts.max_conns) {
+        relay_log_over_max_conns(&r->logger, c, r->n_conns);
         net_conn_discard(c);   /* closes the accepted socket */
         return;
     }
@@ -276,6 +280,7 @@ static void accepted(uv_stream_t *server, int status)
     cfg.hooks.committed = hook_conv;
     cfg.hooks.acked = hook_conv;
     if (session_new(&s, r->log, &cfg) != MSGLOG_OK) {
+        relay_log_refused(&r->logger, c, "out of memory for its session");
         net_conn_discard(c);
         return;
     }
@@ -284,6 +289,7 @@ static void accepted(uv_stream_t *server, int status)
         r->conns->prev = c;
     r->conns = c;
     r->n_conns++;
+    relay_log_opened(&r->logger, c);
     if (net_conn_start(c, s, &why) != MSGLOG_OK)
         net_conn_close(c, 0, MSGLOG_EIO, why);
 }
@@ -303,8 +309,10 @@ static void handle_closed(uv_handle_t *h)
 {
     msglog_relay *r = h->data;
 
-    if (--r->handles == 0)
+    if (--r->handles == 0) {
+        relay_log_stopped(&r->logger);
         free_relay(r);
+    }
 }
 
 static void close_handles(msglog_relay *r, int listener)
@@ -358,6 +366,13 @@ static int listen_on(msglog_relay *r, const char *host, uint16_t port)
     return MSGLOG_OK;
 }
 
+static uint64_t own_replica(msglog *log)
+{
+    uint64_t replica = 0;
+    msglog_identity(log, &replica, NULL, NULL);
+    return replica;
+}
+
 /* opts with every 0 replaced by its default. */
 static msglog_relay_options relay_options(const msglog_relay_options *opts)
 {
@@ -388,6 +403,9 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     if (opts && opts->version != MSGLOG_RELAY_OPTIONS_VERSION)
         return session_log_fail(log, MSGLOG_EVERSION, "msglog_relay_new: options version %u, "
                        "this library knows %u", opts->version, MSGLOG_RELAY_OPTIONS_VERSION);
+    if (opts && ((int)opts->log_level < 0 || opts->log_level > MSGLOG_LOG_DEBUG))
+        return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: log_level %d is not a "
+                       "MSGLOG_LOG_* level", (int)opts->log_level);
     if (session_commits_watched(log))
         return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: this handle already has a "
                        "client or a relay");
@@ -400,6 +418,7 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     r->log = log;
     r->loop = loop;
     r->opts = relay_options(opts);
+    relay_log_init(&r->logger, &r->opts);
     r->work.data = r->sweep.data = r->listener.data = r;
     uv_timer_init(loop, &r->work);
     uv_timer_init(loop, &r->sweep);
@@ -416,6 +435,8 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     sweep = r->opts.hello_timeout_ms < SWEEP_MS ? r->opts.hello_timeout_ms : SWEEP_MS;
     uv_timer_start(&r->sweep, sweep_fired, sweep, sweep);
     session_watch_commits(log, commit_hook, r);
+    relay_log_listening(&r->logger, host, r->port, own_replica(log));
+    schedule_work(r);    /* the start line, from the loop */
     *out = r;
     return session_log_ok(log);
 }
@@ -430,6 +451,7 @@ void msglog_relay_close(msglog_relay *r)
     if (!r || r->closing)
         return;
     r->closing = 1;
+    relay_log_stopping(&r->logger);
     session_unwatch_commits(r->log, r);
     while (r->conns)
         net_conn_close(r->conns, 1, MSGLOG_OK, "relay closing");
