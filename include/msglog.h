@@ -1011,6 +1011,38 @@ MSGLOG_API int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_
  */
 MSGLOG_API uint16_t msglog_relay_port(const msglog_relay *r);
 
+/* What a relay counts, for its operator (docs/cli.md, "STATS"). */
+typedef struct msglog_relay_stats {
+    uint64_t uptime_ms;          /* since msglog_relay_new() */
+    uint64_t connections;        /* open now, with or without HELLO */
+    uint64_t connections_total;  /* accepted since the start (refused ones
+                                    included) */
+    uint64_t conversations;      /* conversations the store holds */
+    uint64_t bytes_in;           /* read from every connection, all time */
+    uint64_t bytes_out;          /* handed to the sockets, all time */
+    uint64_t commits;            /* write transactions of the store since
+                                    the start, one per conversation each
+                                    touched (a device's batch is one) */
+    double commits_per_sec;      /* over the last 5 to 10 s (the hello
+                                    timeout, when shorter, shortens it) */
+    uint64_t unwritten_bytes;    /* handed to the sockets, not yet written */
+    uint64_t memory_budget_used; /* the relay memory budget in use; until
+                                    there is one, what the relay can count
+                                    already: unwritten_bytes */
+} msglog_relay_stats;
+
+/*
+ * The relay's counters now. Reads the store (the conversation count: one
+ * pass over its conversations, so call it when asked, not per event).
+ *
+ * @param[in]  r    the relay
+ * @param[out] out  filled in; all zero on error
+ * @return MSGLOG_OK; MSGLOG_EINVAL when r or out is NULL; MSGLOG_EIO,
+ *         MSGLOG_ENOMEM from the store (msglog_errmsg() of the relay's
+ *         handle says why).
+ */
+MSGLOG_API int msglog_relay_stats_get(const msglog_relay *r, msglog_relay_stats *out);
+
 /*
  * Stops listening, closes every connection, and releases the relay,
  * asynchronously as msglog_client_close() (the handle may be closed right

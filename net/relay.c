@@ -22,6 +22,7 @@
 #include "crdt/grow.h"
 #include "net/conn.h"
 #include "net/relay_log.h"
+#include "net/relay_stats.h"
 
 #define READ_BUF 65536
 #define BACKLOG 128
@@ -49,6 +50,7 @@ struct msglog_relay {
     int accept_stalled;       /* a connection is waiting to be accepted */
     int closing;
     relay_log logger;         /* the operator's log (on_log) */
+    relay_stats stats;        /* msglog_relay_stats_get */
 };
 
 static void work_fired(uv_timer_t *t);
@@ -71,6 +73,7 @@ static void note_conv(msglog_relay *r, const uint8_t *conv, size_t len)
 
 static void commit_hook(void *ctx, const uint8_t *conv, size_t len)
 {
+    ((msglog_relay *)ctx)->stats.commits++;
     note_conv(ctx, conv, len);
 }
 
@@ -213,6 +216,7 @@ static void sweep_fired(uv_timer_t *t)
     uint64_t now = uv_now(r->loop);
     net_conn *c, *next;
 
+    relay_stats_tick(&r->stats, now);
     if (r->accept_stalled) {
         r->accept_stalled = 0;
         accepted((uv_stream_t *)&r->listener, 0);
@@ -234,6 +238,7 @@ static void conn_closed(net_conn *c, int err, const char *why)
     msglog_relay *r = c->owner;
 
     relay_log_closed(&r->logger, c, err, why);
+    relay_stats_closed(&r->stats, c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -268,6 +273,7 @@ static void accepted(uv_stream_t *server, int status)
         net_conn_discard(c);
         return;
     }
+    r->stats.accepted++;
     if (r->n_conns >= r->opts.max_conns) {
         relay_log_over_max_conns(&r->logger, c, r->n_conns);
         net_conn_discard(c);   /* closes the accepted socket */
@@ -419,6 +425,7 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     r->loop = loop;
     r->opts = relay_options(opts);
     relay_log_init(&r->logger, &r->opts);
+    relay_stats_init(&r->stats, uv_now(loop));
     r->work.data = r->sweep.data = r->listener.data = r;
     uv_timer_init(loop, &r->work);
     uv_timer_init(loop, &r->sweep);
@@ -444,6 +451,18 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
 uint16_t msglog_relay_port(const msglog_relay *r)
 {
     return r ? r->port : 0;
+}
+
+int msglog_relay_stats_get(const msglog_relay *r, msglog_relay_stats *out)
+{
+    if (!r || !out)
+        return session_log_fail(r ? r->log : NULL, MSGLOG_EINVAL,
+                                "msglog_relay_stats_get: r and out are required");
+    relay_stats_fill(&r->stats, r->conns, uv_now(r->loop), out);
+    int rc = relay_stats_conversations(r->log, &out->conversations);
+    if (rc != MSGLOG_OK)
+        memset(out, 0, sizeof *out);
+    return rc;
 }
 
 void msglog_relay_close(msglog_relay *r)

@@ -13,12 +13,9 @@
  *   disk_full       a full store: "disk full" and the close (error) */
 #include <criterion/criterion.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "msglog.h"
@@ -26,10 +23,11 @@
 #include "support/tmpdir.h"
 #include "support/tstore.h"
 #include "netloop.h"
+#include "netpeers.h"
 
 #define TEAM "team", 4
 #define HOST "127.0.0.1"
-#define WAIT_MS 10000
+#define WAIT_MS NETPEERS_WAIT_MS
 #define MAX_LINES 64
 
 typedef struct line {
@@ -121,56 +119,10 @@ static void stop_relay(msglog_relay *r)
     cr_assert_eq(n_lines, before, "a line from inside msglog_relay_close");
 }
 
-/* A peer: a blocking socket connected to the relay, and its own port. */
-typedef struct peer {
-    int fd;
-    unsigned port;
-} peer;
-
-static peer connect_peer(uint16_t port)
-{
-    struct sockaddr_in a;
-    socklen_t len = sizeof a;
-    peer p;
-
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    p.fd = socket(AF_INET, SOCK_STREAM, 0);
-    cr_assert_geq(p.fd, 0);
-    cr_assert_eq(connect(p.fd, (struct sockaddr *)&a, sizeof a), 0);
-    cr_assert_eq(getsockname(p.fd, (struct sockaddr *)&a, &len), 0);
-    p.port = ntohs(a.sin_port);
-    return p;
-}
-
 /* "conn N opened from 127.0.0.1:PORT" for the peer's port. */
 static void opened_text(char *out, size_t n, int conn, const peer *p)
 {
     snprintf(out, n, "conn %d opened from 127.0.0.1:%u", conn, p->port);
-}
-
-static int pred_client_done(void *arg)
-{
-    return msglog_client_result(arg) != MSGLOG_EINVAL;
-}
-
-/* Syncs `log` once with the relay on `port`. @return the client's result. */
-static int sync_once(msglog *log, uint16_t port)
-{
-    msglog_client_options o = MSGLOG_CLIENT_OPTIONS_INIT;
-    msglog_client *c = NULL;
-    int rc;
-
-    o.host = HOST;
-    o.port = port;
-    CHECK_OK(msglog_client_new(&c, log, &loop, &o));
-    CHECK_OK(msglog_client_start(c));
-    run_until(pred_client_done, c, WAIT_MS, "the once-mode sync to end");
-    rc = msglog_client_result(c);
-    msglog_client_close(c);
-    return rc;
 }
 
 static msglog *open_store(const char *name, uint64_t replica, const char *user)
