@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "msglog.h"
 
@@ -29,9 +30,24 @@ static const char *const table_names[TBL_COUNT] = {
     "peers",
 };
 
+/* A write that fails with EIO while the file system has less than this
+ * free is taken for a full disk (see write_rc). */
+#define DISK_FULL_MARGIN ((uint64_t)1 << 20)
+
 static int is_disk_full(int rc)
 {
     return rc == ENOSPC || rc == EDQUOT;
+}
+
+/* Whether the file system of s has (almost) no room left for us. */
+static int fs_full(const store *s)
+{
+    struct statvfs v;
+    const char *path = NULL;
+
+    if (mdb_env_get_path(s->env, &path) != 0 || !path || statvfs(path, &v) != 0)
+        return 0;
+    return (uint64_t)v.f_bavail * v.f_frsize < DISK_FULL_MARGIN;
 }
 
 /* LMDB and errno codes to the public codes. A full file system (ENOSPC
@@ -62,13 +78,21 @@ static int map_rc(int rc)
     }
 }
 
-/* map_rc, noting in s whether a full store is a full disk (only the
- * calls that may write pages can be: puts, deletes, commits). */
+/* map_rc for the calls that may write pages (puts, deletes, commits),
+ * noting in s whether a full store is a full disk. LMDB reports a write
+ * that the file system cut short as EIO, not ENOSPC: an EIO while the file
+ * system has no room left is a full disk too. */
 static int write_rc(store *s, int rc)
 {
-    if (map_rc(rc) == MSGLOG_EFULL)
+    int code = map_rc(rc);
+
+    if (code == MSGLOG_EIO && fs_full(s)) {
+        s->disk_full = 1;
+        return MSGLOG_EFULL;
+    }
+    if (code == MSGLOG_EFULL)
         s->disk_full = is_disk_full(rc);
-    return map_rc(rc);
+    return code;
 }
 
 const char *store_strerror(int lmdb_rc)

@@ -44,17 +44,17 @@ static uint64_t n_messages(msglog *log)
     return n;
 }
 
-/* Sends messages of 4,000 bytes until one fails; *rc is that failure.
+/* Sends messages of `size` bytes until one fails; *rc is that failure.
  * @return how many were sent. */
-static char body[4000];
+static char body[60000];
 
-static uint64_t send_until_failure(msglog *log, int *rc)
+static uint64_t send_until_failure(msglog *log, size_t size, int *rc)
 {
     msglog_id id;
     uint64_t sent = 0;
 
-    memset(body, 'x', sizeof body);
-    while ((*rc = msglog_send(log, &id, "c", 1, body, sizeof body)) == MSGLOG_OK)
+    memset(body, 'x', size);
+    while ((*rc = msglog_send(log, &id, "c", 1, body, size)) == MSGLOG_OK)
         sent++;
     return sent;
 }
@@ -67,19 +67,19 @@ Test(full, map_grows_then_fails_cleanly_then_retry_succeeds)
     msglog *log = open_with(start, max);
     msglog_id id;
     int rc;
-    uint64_t sent = send_until_failure(log, &rc);
+    uint64_t sent = send_until_failure(log, 4000, &rc);
     cr_assert_eq(rc, MSGLOG_EFULL, "a full store answers MSGLOG_EFULL, got %d", rc);
     cr_assert(strstr(msglog_errmsg(log), "max_map_size (1048576 bytes)"),
               "the message names the limit: \"%s\"", msglog_errmsg(log));
     /* More than the initial map could hold: it grew. */
-    cr_assert_gt(sent * sizeof body, start, "the map did not grow (%llu sends)",
+    cr_assert_gt(sent * 4000, start, "the map did not grow (%llu sends)",
                  (unsigned long long)sent);
     cr_assert_eq(n_messages(log), sent, "the failed send left something behind");
     msglog_close(log);
 
     log = open_with(max, 4 * max);
     cr_assert_eq(n_messages(log), sent);
-    cr_assert_eq(msglog_send(log, &id, "c", 1, body, sizeof body), MSGLOG_OK);
+    cr_assert_eq(msglog_send(log, &id, "c", 1, body, 4000), MSGLOG_OK);
     cr_assert_eq(id.seq, sent + 1);
     cr_assert_eq(n_messages(log), sent + 1);
     msglog_close(log);
@@ -114,14 +114,16 @@ static void unmount_small_tmpfs(void)
     mnt = NULL;
 }
 
-Test(full, disk_full_is_efull_says_disk_full_and_leaves_the_store_as_it_was,
-     .init = mount_small_tmpfs, .fini = unmount_small_tmpfs)
+/* A write that finds no room at all fails with ENOSPC; one that finds some
+ * is cut short, which LMDB reports as EIO: with small and large messages,
+ * both are a full disk. */
+static void fill_the_disk(size_t size)
 {
     char *dir = tmpdir_join(mnt, "store");
     msglog *log = NULL;
     cr_assert_eq(msglog_open(&log, dir, 1, "alice", 5, NULL), MSGLOG_OK);
     int rc;
-    uint64_t sent = send_until_failure(log, &rc);
+    uint64_t sent = send_until_failure(log, size, &rc);
     cr_assert_eq(rc, MSGLOG_EFULL, "a full disk answers MSGLOG_EFULL, got %d (%s): %s", rc,
                  msglog_strerror(rc), msglog_errmsg(log));
     cr_assert(strstr(msglog_errmsg(log), "disk full"), "the message says disk full: \"%s\"",
@@ -137,4 +139,16 @@ Test(full, disk_full_is_efull_says_disk_full_and_leaves_the_store_as_it_was,
     cr_assert_eq(n_messages(log), sent);
     msglog_close(log);
     free(dir);
+}
+
+Test(full, disk_full_with_small_writes_is_efull_and_says_disk_full,
+     .init = mount_small_tmpfs, .fini = unmount_small_tmpfs)
+{
+    fill_the_disk(4000);
+}
+
+Test(full, disk_full_with_large_writes_is_efull_and_says_disk_full,
+     .init = mount_small_tmpfs, .fini = unmount_small_tmpfs)
+{
+    fill_the_disk(60000);
 }
