@@ -1046,7 +1046,9 @@ MSGLOG_API int msglog_relay_stats_get(const msglog_relay *r, msglog_relay_stats 
 /*
  * Stops listening, closes every connection, and releases the relay,
  * asynchronously as msglog_client_close() (the handle may be closed right
- * after; run the loop before uv_loop_close()). Calls no callback.
+ * after; run the loop before uv_loop_close()). Calls no callback: on_log's
+ * stop line, which counts the connections this closed (they get no close
+ * line each), comes from the loop once the relay's handles are closed.
  *
  * @param[in] r  the relay, or NULL (nothing is done)
  */

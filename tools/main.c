@@ -39,7 +39,9 @@ static const char help_text[] =
     "      this store wrote (\xe2\x80\xa6 pending, \xe2\x9c\x93 sent, "
     "\xe2\x9c\x93\xe2\x9c\x93 delivered, read).\n"
     "  relay --listen HOST:PORT --dir DIR [--replica N] [--user U]\n"
-    "      Run a relay until SIGINT or SIGTERM.\n"
+    "        [--log-level LEVEL]\n"
+    "      Run a relay until SIGINT or SIGTERM; it logs to stderr, and\n"
+    "      SIGUSR1 writes a STATS line.\n"
     "  sync --connect HOST:PORT --dir DIR [--watch] [--timeout SECONDS]\n"
     "       [--conv CONV]...\n"
     "      Sync DIR with a relay once, or stay connected with --watch.\n"
@@ -51,7 +53,8 @@ static const char help_text[] =
     "exit status:\n"
     "  0  success (demo: the replicas converged; sync: up to date)\n"
     "  1  a failure of the library, the system or the output (demo: the\n"
-    "     replicas did not converge; sync: not up to date)\n"
+    "     replicas did not converge; sync: not up to date; relay and\n"
+    "     sync --watch: the store is in use by another of them)\n"
     "  2  a bad command line, or an invalid trace; the message on stderr\n"
     "     reads \"msglog: TRACE:line N: reason\"\n";
 
