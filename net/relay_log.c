@@ -54,7 +54,8 @@ void relay_log_start(relay_log *lg)
     emit(lg, MSGLOG_LOG_INFO, "relay started: listening on %s", lg->where);
 }
 
-/* Numbers c and notes the peer's address, once. */
+/* Numbers c and notes the peer's address, once, whatever the level: any
+ * later line about c, of any level, names it. */
 static void identify(relay_log *lg, net_conn *c)
 {
     struct sockaddr_storage name;

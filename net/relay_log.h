@@ -4,7 +4,9 @@
  *
  * Each function is one call at its place in net/relay.c and costs a
  * comparison when the callback is unset or the line's level is below the
- * threshold: nothing is formatted then. Lines are made from the loop only
+ * threshold: nothing is formatted then (but for the peer's address, taken
+ * at accept whenever there is a callback: a later warning or error about
+ * the connection names it). Lines are made from the loop only
  * (the header's callback rule): the start line waits for the loop's first
  * pass, and while msglog_relay_close() runs, connections closing are
  * counted for the stop line, made by the last handle's close callback. */
