@@ -195,6 +195,7 @@ def scenario_stats(t):
     for i in range(5):
         t.cli("send", "--dir", d, "team", "message %d" % i)
     check(t.sync_once(d, port).returncode == 0, "the device's sync failed")
+    log_line(relay, "info", r"conn 3 closed .*")
     s2 = stats(relay, 3)
     check(s2["connections"] == "2", "after the device left: %s connections" % s2["connections"])
     check(s2["connections_total"] == "3", "connections_total %s" % s2["connections_total"])
