@@ -94,7 +94,8 @@ Test(relay_stats, counts)
                  (unsigned long long)st.bytes_in);
     cr_assert_gt(st.bytes_out, 0, "HELLO, ACK and STATUS went out");
     cr_assert_geq(st.commits, 1, "the batch was committed");
-    cr_assert_gt(st.commits_per_sec, 0.0);
+    /* The rate's window moves with the clock: its arithmetic is tested
+     * above, on given times. */
 
     /* A peer that connects, then sends a keep-alive frame: counted. */
     peer p = connect_peer(msglog_relay_port(r));
