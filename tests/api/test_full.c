@@ -3,8 +3,10 @@
  * larger maximum the same write succeeds. A full file system (ENOSPC, on a
  * 2 MiB tmpfs when the test may mount one) is MSGLOG_EFULL too, says "disk
  * full", and does not grow the map. */
+#define _GNU_SOURCE   /* unshare */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/mount.h>
 
@@ -89,13 +91,16 @@ Test(full, map_grows_then_fails_cleanly_then_retry_succeeds)
 
 static char *mnt;
 
-/* A 2 MiB tmpfs at a fresh directory; skips the test when this process may
- * not mount one (not root, no CAP_SYS_ADMIN, a container). */
+/* A 2 MiB tmpfs at a fresh directory, in a mount namespace of this test's
+ * own process: nobody else sees it, and it goes with the process even when
+ * a failed assertion skips the unmount. Skips the test when this process
+ * may not do that (not root, no CAP_SYS_ADMIN, a container). */
 static void mount_small_tmpfs(void)
 {
     mnt = tmpdir_make("msglog-diskfull-");
     cr_assert_not_null(mnt);
-    if (mount("tmpfs", mnt, "tmpfs", 0, "size=2m") != 0) {
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", mnt, "tmpfs", 0, "size=2m") != 0) {
         int e = errno;
         tmpdir_remove(mnt);
         free(mnt);

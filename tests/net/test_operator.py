@@ -19,13 +19,15 @@ Scenarios:
              1 naming the relay's pid; the same beside a watching client;
              send, show and a one-shot sync beside them still work; after
              SIGKILL of the holder a new relay starts
-  disk_full  (mounts a 2 MiB tmpfs) a relay whose disk fills logs "disk
-             full" and the device's sync says so; so does `msglog send`
+  disk_full  (mounts two 2 MiB tmpfs, in a mount namespace of its own)
+             a relay whose disk fills logs "disk full" and the device's
+             sync says so; so does `msglog send`
 
 Exit status: 0 all asked passed, 1 a scenario failed (with the stderr tails
 of its processes), 77 when disk_full alone was asked and no tmpfs can be
 mounted here (not root).
 """
+import ctypes
 import os
 import re
 import shutil
@@ -252,6 +254,21 @@ def scenario_claim(t):
 
 # --- disk full ----------------------------------------------------------------
 
+CLONE_NEWNS = 0x00020000
+
+
+def private_mounts():
+    """Moves this process into a mount namespace of its own, which its
+    children inherit: nobody else sees its mounts, and they go with the
+    last of these processes, however the test ends."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNS) != 0:
+        raise Skip("cannot make a mount namespace: %s" % os.strerror(ctypes.get_errno()))
+    r = subprocess.run(["mount", "--make-rprivate", "/"], capture_output=True)
+    if r.returncode != 0:
+        raise Skip("cannot make mounts private: %s" % r.stderr.decode(errors="replace").strip())
+
+
 def mount_tmpfs(path):
     os.makedirs(path)
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", path], capture_output=True)
@@ -265,6 +282,7 @@ def umount(path):
 
 def scenario_disk_full(t):
     mnts = [t.path("tmpfs-relay"), t.path("tmpfs-store")]
+    private_mounts()
     try:
         for m in mnts:
             mount_tmpfs(m)
