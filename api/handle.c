@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "crdt/utf8.h"
+#include "log/claim.h"
 #include "log/meta.h"
 
 #define STORE_FORMAT 2   /* 2: pending_edits (docs/format.md) */
@@ -185,6 +186,7 @@ int msglog_open(msglog **out, const char *path, uint64_t replica,
     if (!log)
         return MSGLOG_ENOMEM;
     log->replica = replica;
+    log->claim_fd = -1;
     if (user_len)
         memcpy(log->user, user, user_len);
     log->user_len = user_len;
@@ -219,6 +221,7 @@ void msglog_close(msglog *log)
 {
     if (!log)
         return;
+    claim_release(log->claim_fd);
     store_close(log->st);
     free(log);
 }

@@ -39,6 +39,7 @@ struct msglog {
     char err[256];
     ml_commit_fn on_commit;     /* NULL: none (sync/session.h's watchers) */
     void *on_commit_ctx;
+    int claim_fd;               /* msglog_claim()'s file (log/claim.h); -1: none */
 };
 
 /* The text of an MSGLOG_E* code (msglog_strerror's). */
@@ -52,9 +53,10 @@ int ml_grow_map(msglog *log);
 /* Clears the last error; returns MSGLOG_OK. */
 int ml_ok(msglog *log);
 /* Runs attempt(log, ctx), a whole write transaction, with the last error
- * cleared; when it fails with MSGLOG_EFULL the map is grown (ml_grow_map)
- * and it runs again, until it succeeds, fails otherwise, or the map is at
- * its maximum. Returns the last attempt's code (or ml_grow_map's). */
+ * cleared; when it fails with MSGLOG_EFULL for a full map, the map is grown
+ * (ml_grow_map) and it runs again, until it succeeds, fails otherwise, or
+ * the map is at its maximum. A full disk is not retried: its message says
+ * "disk full". Returns the last attempt's code (or ml_grow_map's). */
 int ml_retry_grown(msglog *log, int (*attempt)(msglog *log, void *ctx), void *ctx);
 /* Sets (fn NULL: clears) the one commit hook of the handle. */
 void ml_set_commit_hook(msglog *log, ml_commit_fn fn, void *ctx);

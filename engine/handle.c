@@ -15,12 +15,13 @@ const char *ml_strerror(int err)
     case MSGLOG_ECORRUPT: return "corrupt or malformed encoding";
     case MSGLOG_EVERSION: return "unknown format version";
     case MSGLOG_EMISMATCH: return "store belongs to another replica or user";
-    case MSGLOG_EFULL: return "store is full";
+    case MSGLOG_EFULL: return "disk full, or the store reached max_map_size";
     case MSGLOG_ENOMEM: return "out of memory";
     case MSGLOG_EIO: return "I/O or storage error";
     case MSGLOG_EKIND: return "unknown op kind";
     case MSGLOG_EPENDINGFULL: return "pending buffer full: ops waiting for dependencies were dropped";
     case MSGLOG_EEQUIVOCAL: return "an op reuses an id with different content: refused";
+    case MSGLOG_EBUSY: return "the store is in use by another process";
     default: return "unknown error";
     }
 }
@@ -40,7 +41,7 @@ int ml_grow_map(msglog *log)
 {
     int rc = store_grow(log->st, log->max_map_size);
     if (rc)
-        return ml_fail(log, MSGLOG_EFULL, "the store is full: its map reached the maximum of %zu bytes",
+        return ml_fail(log, MSGLOG_EFULL, "disk full: the store's map reached max_map_size (%zu bytes)",
                        log->max_map_size);
     return MSGLOG_OK;
 }
@@ -62,6 +63,11 @@ int ml_retry_grown(msglog *log, int (*attempt)(msglog *log, void *ctx), void *ct
     do {
         log->err[0] = '\0';
         rc = attempt(log, ctx);
-    } while (rc == MSGLOG_EFULL && (rc = ml_grow_map(log)) == MSGLOG_OK);
+    } while (rc == MSGLOG_EFULL && !store_full_is_disk(log->st) &&
+             (rc = ml_grow_map(log)) == MSGLOG_OK);
+    /* A bigger map would not help a full file system. */
+    if (rc == MSGLOG_EFULL && store_full_is_disk(log->st))
+        return ml_fail(log, rc, "disk full: no room left on the store's file system "
+                       "(nothing was written)");
     return rc;
 }

@@ -87,7 +87,10 @@ MSGLOG_API const char *msglog_version(void);
 #define MSGLOG_ECORRUPT  (-5)  /* bytes that are not a valid encoding        */
 #define MSGLOG_EVERSION  (-6)  /* an encoding version this build does not know */
 #define MSGLOG_EMISMATCH (-7)  /* the store belongs to another replica/user  */
-#define MSGLOG_EFULL     (-8)  /* the store's map is full                    */
+#define MSGLOG_EFULL     (-8)  /* disk full: the file system has no room left
+                                  (ENOSPC, EDQUOT), or the store's map
+                                  reached max_map_size; msglog_errmsg()
+                                  says which                                */
 #define MSGLOG_ENOMEM    (-9)  /* out of memory                              */
 #define MSGLOG_EIO      (-10)  /* the operating system or LMDB failed        */
 #define MSGLOG_EKIND    (-11)  /* an op kind this build does not know         */
@@ -99,6 +102,9 @@ MSGLOG_API const char *msglog_version(void);
                                   evidence, not applied as received (the
                                   rule: docs/reliability.md), all else
                                   committed                                 */
+#define MSGLOG_EBUSY    (-14)  /* the store is claimed by another process
+                                  (msglog_claim()): msglog_errmsg() names
+                                  its pid                                   */
 
 /*
  * Static text for an error code.
@@ -216,6 +222,29 @@ MSGLOG_API int msglog_identity(msglog *log, uint64_t *replica, const char **user
 MSGLOG_API void msglog_close(msglog *log);
 
 /*
+ * Claims the store for this process: the claim of a process that keeps the
+ * store in sync for a long time. msglog_relay_new() and a watch-mode
+ * msglog_client_new() claim their store, so two relays, two watching
+ * clients, or a relay and a watching client cannot run on one store (they
+ * would each answer for the same replica and replace each other at the
+ * relay). A claim keeps nobody else out: any process may still open, read
+ * and write the store, sync it once, and send.
+ *
+ * It is an advisory lock (fcntl) on the file claim.lock in the store's
+ * directory, which also holds the claiming process's pid. It lasts until
+ * msglog_close(); the kernel drops it when the process ends, however it
+ * ends (SIGKILL included). Claiming again on the same handle is MSGLOG_OK.
+ *
+ * @param[in] log  the handle
+ * @return MSGLOG_OK; MSGLOG_EINVAL when log is NULL; MSGLOG_EBUSY when
+ *         another process holds the claim: msglog_errmsg() reads "the
+ *         store in DIR is in use by process N" (DIR as given to
+ *         msglog_open()); MSGLOG_EIO when the file cannot be made or
+ *         locked; MSGLOG_ENOMEM. A failure changes nothing.
+ */
+MSGLOG_API int msglog_claim(msglog *log);
+
+/*
  * The message of the last error on this handle ("" when none).
  *
  * @param[in] log  the handle; NULL gives "no handle"
@@ -253,8 +282,9 @@ MSGLOG_API void msglog_free(void *p);
  *  - MSGLOG_ELIMIT also when the new op would name more ids than an op may
  *    hold (4096 dependencies, or 4096 replaced edit heads or observed
  *    reactions): only in a conversation with thousands of concurrent writers.
- *  - Store failures: MSGLOG_EFULL when the map cannot grow (max_map_size
- *    reached; it is grown and the call retried before that), MSGLOG_EIO,
+ *  - Store failures: MSGLOG_EFULL when the disk is full (the message says
+ *    "disk full"), or the map cannot grow (max_map_size reached; it is
+ *    grown and the call retried before that), MSGLOG_EIO,
  *    MSGLOG_ECORRUPT (stored state that does not decode), MSGLOG_ENOMEM.
  */
 
@@ -795,8 +825,8 @@ MSGLOG_API int msglog_delivery_status(msglog *log, int *out, const char *conv,
  * conversation, and the push runs from the loop after the write returned.
  *
  * Callbacks (the rule every comment below follows): the client's callbacks
- * (on_state, on_status, on_received; a relay has none) run from the loop,
- * never from inside a msglog_* call, with one exception:
+ * (on_state, on_status, on_received) and the relay's one (on_log) run from
+ * the loop, never from inside a msglog_* call, with one exception:
  *  - msglog_client_close() calls on_state once, with OFFLINE, from inside
  *    the call, when that is news to on_state (not for a client never
  *    started, nor for a once-mode client whose end was already reported);
@@ -805,15 +835,19 @@ MSGLOG_API int msglog_delivery_status(msglog *log, int *out, const char *conv,
  *    msglog_client_close() is called.
  * No other call runs one: not msglog_client_new() or msglog_client_start()
  * (an attempt that fails at once is reported from the loop), not the
- * relay's functions, not writes to the store.
+ * relay's functions (the relay's start line comes from the loop after
+ * msglog_relay_new(), its stop line from the loop after
+ * msglog_relay_close()), not writes to the store.
  * Inside a callback the application may read and write the store through
  * the handle, call msglog_client_state() and msglog_client_result(), and
  * call msglog_client_close() on the callback's own client: no callback of
  * that client follows (on_received and on_status calls still due are
  * dropped, on_state is not told OFFLINE), and the handle may be closed right
  * after, as outside a callback. While the client is open, a callback must
- * not close the handle. (msglog_options.clock, the one callback outside
- * network sync, runs synchronously: see msglog_clock_fn.)
+ * not close the handle. Inside on_log the application may read the store
+ * and call msglog_relay_stats_get(); it must not close the relay or the
+ * handle. (msglog_options.clock, the one callback outside network sync,
+ * runs synchronously: see msglog_clock_fn.)
  *
  * Errors: MSGLOG_EINVAL for a bad argument, MSGLOG_ENOMEM, MSGLOG_EIO for
  * the network (resolving, connecting, a reset, a timeout, the peer ending
@@ -908,7 +942,8 @@ typedef struct msglog_client_options {
 /*
  * A client of the relay at opts->host:opts->port, OFFLINE until
  * msglog_client_start(). `log` and `loop` must outlive it. Calls no
- * callback.
+ * callback. In watch mode it claims the store first (msglog_claim()): one
+ * watching client or relay per store; a once-mode client claims nothing.
  *
  * @param[out] out   the new client, owned by the caller: release it with
  *                   msglog_client_close(); must not be NULL
@@ -922,6 +957,8 @@ typedef struct msglog_client_options {
  *         n_convs > 0, or an id NULL, empty or over MSGLOG_MAX_CONV bytes;
  *         budget over 4 MiB; window over 64; backoff_min_ms above a non-zero
  *         backoff_max_ms), or when the handle already has a client or relay;
+ *         in watch mode, MSGLOG_EBUSY when another process claimed the store
+ *         (a relay or a watching client: msglog_claim(), which this calls);
  *         MSGLOG_ENOMEM. On error *out is NULL (when out is not) and
  *         msglog_errmsg(log) says why (when log is not NULL); nothing is
  *         left for the loop to close.
@@ -981,9 +1018,28 @@ typedef struct msglog_relay msglog_relay;
 
 #define MSGLOG_RELAY_OPTIONS_VERSION 1
 
+/* How much a line of a relay's log matters. */
+typedef enum msglog_log_level {
+    MSGLOG_LOG_ERROR = 1,   /* the relay failed at its work: disk full, a
+                               store failure that ended a connection */
+    MSGLOG_LOG_WARN = 2,    /* a peer was refused: a protocol error, a
+                               limit hit (connections, a frame, no HELLO in
+                               time, a peer that does not read) */
+    MSGLOG_LOG_INFO = 3,    /* start, stop, a connection opened or closed
+                               for an ordinary reason (EOF, reset,
+                               replaced, an ERROR from the peer) */
+    MSGLOG_LOG_DEBUG = 4    /* a connection's HELLO: its replica and user */
+} msglog_log_level;
+
+/* One line of a relay's log (docs/cli.md, "Relay log", lists them): `line`
+ * is NUL-terminated, without a newline or timestamp, and borrowed for the
+ * call. Called from the loop only (see "Callbacks" above). */
+typedef void (*msglog_log_fn)(void *ctx, msglog_log_level level, const char *line);
+
 /* The limits of a relay. Every resource a peer can make the relay hold has
  * one; 0 in a field picks its default. A connection closed for a limit gets
- * ERROR limit first (docs/protocol.md, section 8). */
+ * ERROR limit first (docs/protocol.md, section 8). The last fields are the
+ * relay's log. */
 typedef struct msglog_relay_options {
     unsigned version;            /* MSGLOG_RELAY_OPTIONS_VERSION */
     size_t max_conns;            /* connections served at a time, all
@@ -1035,17 +1091,26 @@ typedef struct msglog_relay_options {
                                     replica past it is refused (ERROR
                                     limit), known devices still connect;
                                     0: 100,000 */
+    msglog_log_fn on_log;        /* NULL: no log */
+    msglog_log_level log_level;  /* lines of this level and more severe
+                                    are made; less severe ones cost no
+                                    formatting; 0: MSGLOG_LOG_INFO */
+    void *log_ctx;               /* passed to on_log; must stay valid until
+                                    the loop has run after
+                                    msglog_relay_close() (the stop line) */
 } msglog_relay_options;
 
-#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0 }
+#define MSGLOG_RELAY_OPTIONS_INIT \
+    { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL }
 
 /*
  * A relay serving the store `log` on host:port (an address or a name,
  * resolved synchronously: a name may block the loop's thread; it binds to
  * the first address found; port 0 picks a free port, see
  * msglog_relay_port()). It is listening when this returns. `log` and `loop`
- * must outlive it. A failing connection only closes that connection. A
- * relay has no callbacks.
+ * must outlive it. A failing connection only closes that connection. It
+ * claims the store before listening (msglog_claim()): one relay or watching
+ * client per store.
  *
  * @param[out] out   the new relay, owned by the caller: release it with
  *                   msglog_relay_close(); must not be NULL
@@ -1055,9 +1120,12 @@ typedef struct msglog_relay_options {
  * @param[in]  port  the port; 0: any free one
  * @param[in]  opts  NULL for defaults; read during the call
  * @return MSGLOG_OK; MSGLOG_EINVAL when out, log, loop or host is NULL, host
- *         is empty or over 255 bytes, or the handle already has a client or
- *         relay; MSGLOG_EVERSION when opts->version is not
- *         MSGLOG_RELAY_OPTIONS_VERSION; MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding, listening).
+ *         is empty or over 255 bytes, log_level is above MSGLOG_LOG_DEBUG,
+ *         or the handle already has a client or relay; MSGLOG_EVERSION when opts->version is not
+ *         MSGLOG_RELAY_OPTIONS_VERSION; MSGLOG_EBUSY when another process
+ *         claimed the store (msglog_errmsg(): "the store in DIR is in use by
+ *         process N"); MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding,
+ *         listening).
  *         On error *out is NULL (when out is not) and msglog_errmsg(log)
  *         says why (when log is not NULL); after MSGLOG_EIO the libuv
  *         handles it made are being closed, so the loop must run (once)
@@ -1075,10 +1143,44 @@ MSGLOG_API int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_
  */
 MSGLOG_API uint16_t msglog_relay_port(const msglog_relay *r);
 
+/* What a relay counts, for its operator (docs/cli.md, "STATS"). */
+typedef struct msglog_relay_stats {
+    uint64_t uptime_ms;          /* since msglog_relay_new() */
+    uint64_t connections;        /* open now, with or without HELLO */
+    uint64_t connections_total;  /* accepted since the start (refused ones
+                                    included) */
+    uint64_t conversations;      /* conversations the store holds */
+    uint64_t bytes_in;           /* read from every connection, all time */
+    uint64_t bytes_out;          /* handed to the sockets, all time */
+    uint64_t commits;            /* write transactions of the store since
+                                    the start, one per conversation each
+                                    touched (a device's batch is one) */
+    double commits_per_sec;      /* over the last 5 to 10 s (the hello
+                                    timeout, when shorter, shortens it) */
+    uint64_t unwritten_bytes;    /* handed to the sockets, not yet written */
+    uint64_t memory_budget_used; /* the relay memory budget in use; until
+                                    there is one, what the relay can count
+                                    already: unwritten_bytes */
+} msglog_relay_stats;
+
+/*
+ * The relay's counters now. Reads the store (the conversation count: one
+ * pass over its conversations, so call it when asked, not per event).
+ *
+ * @param[in]  r    the relay
+ * @param[out] out  filled in; all zero on error
+ * @return MSGLOG_OK; MSGLOG_EINVAL when r or out is NULL; MSGLOG_EIO,
+ *         MSGLOG_ENOMEM from the store (msglog_errmsg() of the relay's
+ *         handle says why).
+ */
+MSGLOG_API int msglog_relay_stats_get(const msglog_relay *r, msglog_relay_stats *out);
+
 /*
  * Stops listening, closes every connection, and releases the relay,
  * asynchronously as msglog_client_close() (the handle may be closed right
- * after; run the loop before uv_loop_close()). Calls no callback.
+ * after; run the loop before uv_loop_close()). Calls no callback: on_log's
+ * stop line, which counts the connections this closed (they get no close
+ * line each), comes from the loop once the relay's handles are closed.
  *
  * @param[in] r  the relay, or NULL (nothing is done)
  */

@@ -5,12 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "msglog.h"
 
 struct store {
     MDB_env *env;
     MDB_dbi dbi[TBL_COUNT];
+    int disk_full;    /* the last MSGLOG_EFULL came from the file system */
 };
 
 struct store_txn {
@@ -19,6 +21,7 @@ struct store_txn {
 };
 
 struct store_cursor {
+    store *s;
     MDB_cursor *cur;
 };
 
@@ -27,7 +30,29 @@ static const char *const table_names[TBL_COUNT] = {
     "peers",
 };
 
-/* LMDB and errno codes to the public codes. */
+/* A write that fails with EIO while the file system has less than this
+ * free is taken for a full disk (see write_rc). */
+#define DISK_FULL_MARGIN ((uint64_t)1 << 20)
+
+static int is_disk_full(int rc)
+{
+    return rc == ENOSPC || rc == EDQUOT;
+}
+
+/* Whether the file system of s has (almost) no room left for us. */
+static int fs_full(const store *s)
+{
+    struct statvfs v;
+    const char *path = NULL;
+
+    if (mdb_env_get_path(s->env, &path) != 0 || !path || statvfs(path, &v) != 0)
+        return 0;
+    return (uint64_t)v.f_bavail * v.f_frsize < DISK_FULL_MARGIN;
+}
+
+/* LMDB and errno codes to the public codes. A full file system (ENOSPC
+ * when LMDB writes or syncs pages, EDQUOT) is a full store as much as a
+ * full map: nothing more can be written until someone makes room. */
 static int map_rc(int rc)
 {
     switch (rc) {
@@ -37,6 +62,8 @@ static int map_rc(int rc)
         return MSGLOG_ENOTFOUND;
     case MDB_MAP_FULL:
     case MDB_TXN_FULL:
+    case ENOSPC:
+    case EDQUOT:
         return MSGLOG_EFULL;
     case ENOMEM:
         return MSGLOG_ENOMEM;
@@ -51,9 +78,31 @@ static int map_rc(int rc)
     }
 }
 
+/* map_rc for the calls that may write pages (puts, deletes, commits),
+ * noting in s whether a full store is a full disk. LMDB reports a write
+ * that the file system cut short as EIO, not ENOSPC: an EIO while the file
+ * system has no room left is a full disk too. */
+static int write_rc(store *s, int rc)
+{
+    int code = map_rc(rc);
+
+    if (code == MSGLOG_EIO && fs_full(s)) {
+        s->disk_full = 1;
+        return MSGLOG_EFULL;
+    }
+    if (code == MSGLOG_EFULL)
+        s->disk_full = is_disk_full(rc);
+    return code;
+}
+
 const char *store_strerror(int lmdb_rc)
 {
     return mdb_strerror(lmdb_rc);
+}
+
+int store_full_is_disk(const store *s)
+{
+    return s->disk_full;
 }
 
 static int open_tables(store *s)
@@ -113,6 +162,12 @@ void store_close(store *s)
     free(s);
 }
 
+const char *store_path(const store *s)
+{
+    const char *path = NULL;
+    return mdb_env_get_path(s->env, &path) == 0 && path ? path : "";
+}
+
 int store_grow(store *s, size_t max)
 {
     MDB_envinfo info;
@@ -144,9 +199,10 @@ int store_txn_begin(store *s, int write, store_txn **out)
 
 int store_txn_commit(store_txn *t)
 {
+    store *s = t->s;
     int rc = mdb_txn_commit(t->txn);
     free(t);
-    return map_rc(rc);
+    return write_rc(s, rc);
 }
 
 void store_txn_abort(store_txn *t)
@@ -179,7 +235,7 @@ int store_get(store_txn *t, int tbl, store_val key, store_val *val)
 int store_put(store_txn *t, int tbl, store_val key, store_val val)
 {
     MDB_val k = to_mdb(key), v = to_mdb(val);
-    return map_rc(mdb_put(t->txn, t->s->dbi[tbl], &k, &v, 0));
+    return write_rc(t->s, mdb_put(t->txn, t->s->dbi[tbl], &k, &v, 0));
 }
 
 int store_reserve(store_txn *t, int tbl, store_val key, size_t len, void **out)
@@ -187,13 +243,13 @@ int store_reserve(store_txn *t, int tbl, store_val key, size_t len, void **out)
     MDB_val k = to_mdb(key), v = { len, NULL };
     int rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, MDB_RESERVE);
     *out = rc ? NULL : v.mv_data;
-    return map_rc(rc);
+    return write_rc(t->s, rc);
 }
 
 int store_del(store_txn *t, int tbl, store_val key)
 {
     MDB_val k = to_mdb(key);
-    return map_rc(mdb_del(t->txn, t->s->dbi[tbl], &k, NULL));
+    return write_rc(t->s, mdb_del(t->txn, t->s->dbi[tbl], &k, NULL));
 }
 
 int store_cursor_open(store_txn *t, int tbl, store_cursor **out)
@@ -202,6 +258,7 @@ int store_cursor_open(store_txn *t, int tbl, store_cursor **out)
     store_cursor *c = malloc(sizeof *c);
     if (!c)
         return MSGLOG_ENOMEM;
+    c->s = t->s;
     int rc = mdb_cursor_open(t->txn, t->s->dbi[tbl], &c->cur);
     if (rc) {
         free(c);
@@ -265,7 +322,7 @@ int store_cursor_last(store_cursor *c, store_val *k, store_val *v)
 
 int store_cursor_del(store_cursor *c)
 {
-    return map_rc(mdb_cursor_del(c->cur, 0));
+    return write_rc(c->s, mdb_cursor_del(c->cur, 0));
 }
 
 int store_scrub(store_txn *t, int tbl, store_val key)
@@ -278,7 +335,7 @@ int store_scrub(store_txn *t, int tbl, store_val key)
     rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, MDB_RESERVE);
     if (rc == 0)
         memset(v.mv_data, 0, v.mv_size);
-    return map_rc(rc);
+    return write_rc(t->s, rc);
 }
 
 int store_cursor_scrub_del(store_cursor *c)
@@ -293,5 +350,5 @@ int store_cursor_scrub_del(store_cursor *c)
         memset(v.mv_data, 0, v.mv_size);
         rc = mdb_cursor_del(c->cur, 0);
     }
-    return map_rc(rc);
+    return write_rc(c->s, rc);
 }

@@ -78,6 +78,15 @@ int store_scrub(store_txn *t, int tbl, store_val key);
 /* Scrubs, then deletes, the entry under the cursor. */
 int store_cursor_scrub_del(store_cursor *c);
 
+/* Whether the last MSGLOG_EFULL of a write in s came from the file system
+ * (ENOSPC, EDQUOT: the disk is full) rather than the map (MDB_MAP_FULL):
+ * growing the map helps only the latter. */
+int store_full_is_disk(const store *s);
+
+/* The directory the store was opened in (borrowed, valid until
+ * store_close()). */
+const char *store_path(const store *s);
+
 /* Message for the last LMDB failure (static text). */
 const char *store_strerror(int lmdb_rc);
 

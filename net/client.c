@@ -769,6 +769,8 @@ int msglog_client_new(msglog_client **out, msglog *log, struct uv_loop_s *loop,
         return rc;
     if (session_commits_watched(log))
         return invalid(log, "this handle already has a client or a relay");
+    if (opts->watch && (rc = msglog_claim(log)) != MSGLOG_OK)
+        return rc;    /* another relay or watching client runs on the store */
     if (!(c = calloc(1, sizeof *c)))
         return session_log_fail(log, MSGLOG_ENOMEM, "msglog_client_new: out of memory");
     c->log = log;

@@ -141,6 +141,7 @@ static int write_output(net_conn *c, const char **why)
     }
     c->writes++;
     c->write_bytes += len;
+    c->bytes_out += len;
     return MSGLOG_OK;
 }
 
@@ -217,6 +218,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 
     if (nread > 0)
         c->read_at = uv_now(stream->loop);
+    c->bytes_in += nread > 0 ? (uint64_t)nread : 0;
     if (c->closing) {
         linger_read(c, nread);
         return;
@@ -347,6 +349,7 @@ void net_conn_close(net_conn *c, int graceful, int err, const char *why)
         const char *ignored;
         if (graceful && write_output(c, &ignored) != MSGLOG_OK)
             graceful = 0;
+        c->end = session_end_of(c->s);
         session_free(c->s);
         c->s = NULL;
     }

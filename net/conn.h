@@ -56,6 +56,12 @@ struct net_conn {
                                  outlive the owner and its rbuf */
     size_t writes;            /* write requests not completed */
     size_t write_bytes;       /* their bytes */
+    uint64_t bytes_in;        /* read, all told */
+    uint64_t bytes_out;       /* handed to uv_write, all told */
+    uint64_t id;              /* the relay's number for its log; 0: none */
+    char peer_addr[64];       /* the peer's "HOST:PORT" for logs; "" */
+    session_end end;          /* how the session ended, kept when it is
+                                 freed (net_conn_close) */
     int tcp_open;             /* tcp initialised (must be closed) */
     int reading;
     int draining;             /* net_conn_drain: writing is over */

@@ -27,6 +27,8 @@
 #include "crdt/grow.h"
 #include "net/addr_limits.h"
 #include "net/conn.h"
+#include "net/relay_log.h"
+#include "net/relay_stats.h"
 
 #define READ_BUF 65536
 #define BACKLOG 128
@@ -73,6 +75,8 @@ struct msglog_relay {
     int hellos_lost;          /* a note was lost: check every connection */
     int accept_stalled;       /* a connection is waiting to be accepted */
     int closing;
+    relay_log logger;         /* the operator's log (on_log) */
+    relay_stats stats;        /* msglog_relay_stats_get */
 };
 
 static void work_fired(uv_timer_t *t);
@@ -95,6 +99,7 @@ static void note_conv(msglog_relay *r, const uint8_t *conv, size_t len)
 
 static void commit_hook(void *ctx, const uint8_t *conv, size_t len)
 {
+    ((msglog_relay *)ctx)->stats.commits++;
     note_conv(ctx, conv, len);
 }
 
@@ -108,6 +113,7 @@ static void hook_hello(void *ctx, session *s)
 {
     msglog_relay *r = ctx;
 
+    relay_log_hello(&r->logger, r->conns, s);
     session **v = grow_array(r->hellos, &r->cap_hellos, r->n_hellos + 1, sizeof *v);
     if (!v) {
         r->hellos_lost = 1;
@@ -223,6 +229,7 @@ static void work_fired(uv_timer_t *t)
 
     if (r->closing)
         return;
+    relay_log_start(&r->logger);
     do_replacements(r);
     fan_out(r);
 }
@@ -255,6 +262,7 @@ static void sweep_fired(uv_timer_t *t)
     net_conn *c, *next;
     char text[80];
 
+    relay_stats_tick(&r->stats, now);
     if (r->accept_stalled) {
         r->accept_stalled = 0;
         accepted((uv_stream_t *)&r->listener, 0);
@@ -277,8 +285,8 @@ static void conn_closed(net_conn *c, int err, const char *why)
 {
     msglog_relay *r = c->owner;
 
-    (void)err;
-    (void)why;
+    relay_log_closed(&r->logger, c, err, why);
+    relay_stats_closed(&r->stats, c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -410,6 +418,7 @@ static void serve(msglog_relay *r, net_conn *c, session *s)
         r->conns->prev = c;
     r->conns = c;
     r->n_conns++;
+    relay_log_opened(&r->logger, c);
     if (net_conn_start(c, s, &why) != MSGLOG_OK)
         net_conn_close(c, 0, MSGLOG_EIO, why);
 }
@@ -432,15 +441,22 @@ static void accepted(uv_stream_t *server, int status)
         return;
     }
     c->peer = "the device";
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 || take_peer_addr(c) != 0 ||
-        relay_session(r, &s) != MSGLOG_OK) {
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+        net_conn_discard(c);
+        return;
+    }
+    r->stats.accepted++;
+    if (take_peer_addr(c) != 0 || relay_session(r, &s) != MSGLOG_OK) {
+        relay_log_refused(&r->logger, c, "cannot set up its session (out of memory)");
         net_conn_discard(c);   /* closes the accepted socket */
         return;
     }
-    if ((why = refusal(r, c, text, sizeof text)))
+    if ((why = refusal(r, c, text, sizeof text))) {
+        relay_log_refused(&r->logger, c, why);
         refuse(c, s, why);
-    else
+    } else {
         serve(r, c, s);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -459,8 +475,10 @@ static void handle_closed(uv_handle_t *h)
 {
     msglog_relay *r = h->data;
 
-    if (--r->handles == 0)
+    if (--r->handles == 0) {
+        relay_log_stopped(&r->logger);
         free_relay(r);
+    }
 }
 
 static void close_handles(msglog_relay *r, int listener)
@@ -514,6 +532,13 @@ static int listen_on(msglog_relay *r, const char *host, uint16_t port)
     return MSGLOG_OK;
 }
 
+static uint64_t own_replica(msglog *log)
+{
+    uint64_t replica = 0;
+    msglog_identity(log, &replica, NULL, NULL);
+    return replica;
+}
+
 /* opts with every 0 replaced by its default. */
 static msglog_relay_options relay_options(const msglog_relay_options *opts)
 {
@@ -563,9 +588,14 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     if (opts && opts->version != MSGLOG_RELAY_OPTIONS_VERSION)
         return session_log_fail(log, MSGLOG_EVERSION, "msglog_relay_new: options version %u, "
                        "this library knows %u", opts->version, MSGLOG_RELAY_OPTIONS_VERSION);
+    if (opts && ((int)opts->log_level < 0 || opts->log_level > MSGLOG_LOG_DEBUG))
+        return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: log_level %d is not a "
+                       "MSGLOG_LOG_* level", (int)opts->log_level);
     if (session_commits_watched(log))
         return session_log_fail(log, MSGLOG_EINVAL, "msglog_relay_new: this handle already has a "
                        "client or a relay");
+    if ((rc = msglog_claim(log)) != MSGLOG_OK)
+        return rc;    /* another relay or watching client runs on the store */
     if ((r = calloc(1, sizeof *r)))
         r->opts = relay_options(opts);
     if (!r || !(r->rbuf = malloc(READ_BUF)) ||
@@ -577,6 +607,8 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     }
     r->log = log;
     r->loop = loop;
+    relay_log_init(&r->logger, &r->opts);
+    relay_stats_init(&r->stats, uv_now(loop));
     r->work.data = r->sweep.data = r->listener.data = r;
     uv_timer_init(loop, &r->work);
     uv_timer_init(loop, &r->sweep);
@@ -593,6 +625,8 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     sweep = sweep_interval(&r->opts);
     uv_timer_start(&r->sweep, sweep_fired, sweep, sweep);
     session_watch_commits(log, commit_hook, r);
+    relay_log_listening(&r->logger, host, r->port, own_replica(log));
+    schedule_work(r);    /* the start line, from the loop */
     *out = r;
     return session_log_ok(log);
 }
@@ -602,11 +636,24 @@ uint16_t msglog_relay_port(const msglog_relay *r)
     return r ? r->port : 0;
 }
 
+int msglog_relay_stats_get(const msglog_relay *r, msglog_relay_stats *out)
+{
+    if (!r || !out)
+        return session_log_fail(r ? r->log : NULL, MSGLOG_EINVAL,
+                                "msglog_relay_stats_get: r and out are required");
+    relay_stats_fill(&r->stats, r->conns, uv_now(r->loop), out);
+    int rc = relay_stats_conversations(r->log, &out->conversations);
+    if (rc != MSGLOG_OK)
+        memset(out, 0, sizeof *out);
+    return rc;
+}
+
 void msglog_relay_close(msglog_relay *r)
 {
     if (!r || r->closing)
         return;
     r->closing = 1;
+    relay_log_stopping(&r->logger);
     session_unwatch_commits(r->log, r);
     while (r->conns)
         net_conn_close(r->conns, 1, MSGLOG_OK, "relay closing");

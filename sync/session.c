@@ -170,6 +170,7 @@ int session_fail(session *s, uint64_t code, int rc, const char *fmt, ...)
     vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
     va_end(ap);
     s->err = rc;
+    s->err_code = code;
     if (code)
         queue_error(s, code, s->errmsg);
     s->phase = SESSION_PHASE_CLOSED;
@@ -380,10 +381,18 @@ static int on_error(session *s, const uint8_t *buf, size_t len)
 {
     codec_error e;
     int rc = codec_error_decode(&e, buf, len);
+    char name[32];
     if (rc)
         return session_fail(s, 0, MSGLOG_EIO, "the peer sent an ERROR that does not decode");
-    return session_fail(s, 0, MSGLOG_EIO, "the peer closed the session: error %llu (%.*s)",
-                        (unsigned long long)e.code, (int)e.reason_len, (const char *)e.reason);
+    if (strcmp(session_error_name(e.code), "unknown") != 0)
+        snprintf(name, sizeof name, "%s", session_error_name(e.code));
+    else
+        snprintf(name, sizeof name, "%llu", (unsigned long long)e.code);
+    rc = session_fail(s, 0, MSGLOG_EIO, "the peer ended the session with ERROR %s: %.*s", name,
+                      (int)e.reason_len, (const char *)e.reason);
+    s->err_code = e.code;
+    s->err_received = 1;
+    return rc;
 }
 
 static int on_message(session *s, const uint8_t *buf, size_t len)
@@ -590,6 +599,37 @@ int session_error(const session *s)
 const char *session_errmsg(const session *s)
 {
     return s->errmsg;
+}
+
+const char *session_error_name(uint64_t code)
+{
+    switch (code) {
+    case SESSION_ERR_VERSION: return "version";
+    case SESSION_ERR_TYPE: return "type";
+    case SESSION_ERR_CORRUPT: return "corrupt";
+    case SESSION_ERR_LIMIT: return "limit";
+    case SESSION_ERR_PROTOCOL: return "protocol";
+    case SESSION_ERR_INTERNAL: return "internal";
+    case SESSION_ERR_REPLACED: return "replaced";
+    default: return "unknown";
+    }
+}
+
+session_end session_end_of(const session *s)
+{
+    session_end e = { 0, NULL, 0, 0, 0 };
+
+    if (!s)
+        return e;
+    e.peer_replica = s->peer_replica;
+    if (!s->err_code)
+        return e;
+    e.error_name = session_error_name(s->err_code);
+    e.error_received = s->err_received;
+    e.refused = !s->err_received && s->err_code >= SESSION_ERR_VERSION &&
+                s->err_code <= SESSION_ERR_PROTOCOL;
+    e.local_failure = !s->err_received && s->err_code == SESSION_ERR_INTERNAL;
+    return e;
 }
 
 uint64_t session_digest_mismatches(const session *s)

@@ -138,6 +138,25 @@ int session_wants(const session *s, const uint8_t *conv, size_t conv_len);
 /* The error that closed the session (MSGLOG_OK when none) and its text. */
 int session_error(const session *s);
 const char *session_errmsg(const session *s);
+/* How a session ended, for the transport's logs. */
+typedef struct session_end {
+    uint64_t peer_replica;   /* the peer's replica; 0 before its HELLO */
+    const char *error_name;  /* the ERROR that ended it, by its code's name
+                                (session_error_name); NULL: none (still
+                                open, or the connection was lost) */
+    int error_received;      /* 1: the peer sent it; 0: this side did */
+    int refused;             /* this side refused the peer's input: ERROR
+                                version, type, corrupt, limit or protocol */
+    int local_failure;       /* this side failed (its store, its memory):
+                                ERROR internal sent */
+} session_end;
+
+/* NULL-safe (all zero). */
+session_end session_end_of(const session *s);
+/* The name of an ERROR code ("version", "type", "corrupt", "limit",
+ * "protocol", "internal", "replaced"; "unknown" otherwise), static. */
+const char *session_error_name(uint64_t code);
+
 /* Conversations whose digest check (docs/protocol.md 4) found equal
  * vectors with different digests in this session, each of which started a
  * repair (client side). */

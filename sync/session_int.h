@@ -62,6 +62,8 @@ struct session {
     int phase;
     int err;
     char errmsg[256];
+    uint64_t err_code;       /* the ERROR that ended it (0: none) */
+    int err_received;        /* it came from the peer */
 
     uint64_t peer_replica;
     uint8_t peer_user[MSGLOG_MAX_USER + 1];

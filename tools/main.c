@@ -49,7 +49,9 @@ static const char help_text[] =
     "      of the messages this store wrote (\xe2\x80\xa6 pending, \xe2\x9c\x93 sent, "
     "\xe2\x9c\x93\xe2\x9c\x93 delivered, read).\n"
     "  relay --listen HOST:PORT --dir DIR [--replica N] [--user U] [LIMITS]\n"
-    "      Run a relay until SIGINT or SIGTERM (LIMITS: relay --help).\n"
+    "        [--log-level LEVEL]\n"
+    "      Run a relay until SIGINT or SIGTERM (LIMITS: relay --help); it\n"
+    "      logs to stderr, and SIGUSR1 writes a STATS line.\n"
     "  sync --connect HOST:PORT --dir DIR [--watch] [--timeout SECONDS]\n"
     "       [--keepalive SECONDS] [--conv CONV]...\n"
     "      Sync DIR with a relay once, or stay connected with --watch.\n"
@@ -64,7 +66,8 @@ static const char help_text[] =
     "exit status:\n"
     "  0  success (demo: the replicas converged; sync: up to date)\n"
     "  1  a failure of the library, the system or the output (demo: the\n"
-    "     replicas did not converge; sync: not up to date)\n"
+    "     replicas did not converge; sync: not up to date; relay and\n"
+    "     sync --watch: the store is in use by another of them)\n"
     "  2  a bad command line, or an invalid trace; the message on stderr\n"
     "     reads \"msglog: TRACE:line N: reason\"\n";
 

@@ -4,6 +4,8 @@
  *
  * Both stop cleanly on SIGINT or SIGTERM (uv_signal): the relay or client
  * is closed, the loop runs until every handle is closed, then the store.
+ * The relay logs to stderr (log_lines.c) and writes a STATS line on
+ * SIGUSR1.
  */
 #include "net_cmds.h"
 
@@ -17,6 +19,7 @@
 #include <uv.h>
 
 #include "cli_util.h"
+#include "log_lines.h"
 #include "msglog.h"
 #include "replay.h"
 
@@ -27,6 +30,8 @@
 typedef struct net_run {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
+    uv_signal_t sigusr1;      /* relay: STATS */
+    int stats_on;             /* sigusr1 is initialised */
     msglog_relay *relay;
     msglog_client *client;
     int stopped;              /* a signal came */
@@ -45,6 +50,8 @@ static void stop(net_run *n)
     n->client = NULL;
     uv_close((uv_handle_t *)&n->sigint, NULL);
     uv_close((uv_handle_t *)&n->sigterm, NULL);
+    if (n->stats_on)
+        uv_close((uv_handle_t *)&n->sigusr1, NULL);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -78,6 +85,32 @@ static int run_init(net_run *n, const char *cmd)
     return 0;
 }
 
+static void on_stats_signal(uv_signal_t *h, int signum)
+{
+    net_run *n = h->data;
+    msglog_relay_stats st;
+
+    (void)signum;
+    if (!n->relay)
+        return;
+    if (msglog_relay_stats_get(n->relay, &st) == MSGLOG_OK)
+        log_stats(&st);
+    else
+        log_line(NULL, MSGLOG_LOG_ERROR, "STATS: the store cannot be read");
+}
+
+/* SIGUSR1 writes a STATS line; like the others it does not keep the loop
+ * alive. Installed before the relay listens, so that a script that saw
+ * "listening" may send it. */
+static void stats_signal_start(net_run *n)
+{
+    n->sigusr1.data = n;
+    uv_signal_init(&n->loop, &n->sigusr1);
+    uv_signal_start(&n->sigusr1, on_stats_signal, SIGUSR1);
+    uv_unref((uv_handle_t *)&n->sigusr1);
+    n->stats_on = 1;
+}
+
 /* Closes whatever is left and runs the loop until every handle closed. */
 static void run_finish(net_run *n)
 {
@@ -92,6 +125,7 @@ static void run_finish(net_run *n)
 
 static const char relay_usage[] =
     "usage: msglog relay --listen HOST:PORT --dir DIR [--replica N] [--user U] [LIMITS]\n"
+    "                    [--log-level LEVEL]\n"
     "  Runs a relay on the store in DIR: it accepts devices (`msglog sync`),\n"
     "  keeps what they send, pushes every new message to every connected\n"
     "  device of the conversation, and tracks what each device has, for\n"
@@ -99,7 +133,15 @@ static const char relay_usage[] =
     "  \"listening HOST:PORT\" on stdout. It runs until SIGINT or SIGTERM.\n"
     "  A new DIR gets a store of replica N (default 1) of user U (default\n"
     "  \"relay\"); for an existing store, --replica and --user, when given,\n"
-    "  must match it.\n"
+    "  must match it. Only one relay or `sync --watch` may run on a store:\n"
+    "  another one exits 1 (\"the store in DIR is in use by process N\").\n"
+    "  --log-level LEVEL  what it logs on stderr, one line per event,\n"
+    "                     \"TIMESTAMP LEVEL TEXT\" (UTC): error (disk full,\n"
+    "                     store failures), warn (refused peers: protocol\n"
+    "                     errors, limits), info (start, stop, connections;\n"
+    "                     the default) or debug (and each HELLO)\n"
+    "  SIGUSR1 writes a STATS line (connections, conversations, bytes in\n"
+    "  and out, commits and commits per second, unwritten bytes).\n"
     "  LIMITS (a connection past one is closed with ERROR limit):\n"
     "  --max-conns N           connections at a time, all devices (10000)\n"
     "  --max-conns-per-addr N  connections at a time from one IPv4 address or\n"
@@ -221,7 +263,8 @@ static int relay_open(msglog **log, const char *dir, const char *replica_s, cons
 
 int relay_main(int argc, char **argv)
 {
-    const char *listen = NULL, *dir = NULL, *replica_s = NULL, *user = NULL, *pos[1];
+    const char *listen = NULL, *dir = NULL, *replica_s = NULL, *user = NULL, *level_s = NULL;
+    const char *pos[1];
     relay_limit_args lim = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     msglog_relay_options ro = MSGLOG_RELAY_OPTIONS_INIT;
     size_t n_pos;
@@ -236,6 +279,7 @@ int relay_main(int argc, char **argv)
                        { "hello-timeout", &lim.hello_timeout, NULL, NULL, NULL },
                        { "idle-timeout", &lim.idle_timeout, NULL, NULL, NULL },
                        { "max-clock-ahead", &lim.max_clock_ahead, NULL, NULL, NULL },
+                       { "log-level", &level_s, NULL, NULL, NULL },
                        { NULL, NULL, NULL, NULL, NULL } };
     char host[256];
     uint16_t port;
@@ -252,6 +296,11 @@ int relay_main(int argc, char **argv)
                                "--listen takes HOST:PORT (IPv6: [ADDR]:PORT), not '%s'", listen);
     if ((rc = relay_limits(&lim, &ro)) != CLI_OK)
         return rc;
+    ro.log_level = MSGLOG_LOG_INFO;
+    if (level_s && log_level_parse(level_s, &ro.log_level) != 0)
+        return cli_usage_error("relay", relay_usage,
+                               "--log-level takes error, warn, info or debug, not '%s'", level_s);
+    ro.on_log = log_line;
     if ((rc = relay_open(&log, dir, replica_s, user)) != CLI_OK)
         return rc;
     memset(&n, 0, sizeof n);
@@ -259,6 +308,7 @@ int relay_main(int argc, char **argv)
         msglog_close(log);
         return CLI_FAIL;
     }
+    stats_signal_start(&n);
     rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, &ro);
     if (rc != MSGLOG_OK) {
         rc = cli_lib_error("relay", log, "cannot start", rc);
@@ -291,7 +341,9 @@ static const char sync_usage[] =
     "  --watch          stay connected: new messages are pushed both ways as\n"
     "                   they are written (also by `msglog send` on DIR), and a\n"
     "                   lost connection is retried with exponential backoff;\n"
-    "                   runs until SIGINT or SIGTERM (exit 0)\n"
+    "                   runs until SIGINT or SIGTERM (exit 0). One relay or\n"
+    "                   --watch per store: another exits 1 (\"the store in\n"
+    "                   DIR is in use by process N\")\n"
     "  --timeout SECS   without --watch: give up after SECS seconds\n"
     "  --keepalive SECS while connected, send a keep-alive every SECS (15), so\n"
     "                   the relay's idle timeout (60) does not close the link\n"

@@ -290,6 +290,7 @@ Test(open, strerror_of_every_code)
         MSGLOG_OK, MSGLOG_EINVAL, MSGLOG_ENOTFOUND, MSGLOG_EDENIED,
         MSGLOG_ELIMIT, MSGLOG_ECORRUPT, MSGLOG_EVERSION, MSGLOG_EMISMATCH,
         MSGLOG_EFULL, MSGLOG_ENOMEM, MSGLOG_EIO, MSGLOG_EKIND,
+        MSGLOG_EPENDINGFULL, MSGLOG_EEQUIVOCAL, MSGLOG_EBUSY,
     };
     const size_t n = sizeof codes / sizeof codes[0];
     for (size_t i = 0; i < n; i++) {

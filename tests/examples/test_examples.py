@@ -17,17 +17,18 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "net"))
-from harness import Bg, Scenario, check, run_main  # noqa: E402
+from harness import Bg, Procs, check, run_main  # noqa: E402
 
 HOST = "127.0.0.1"
 
 
-class Examples(Scenario):
+class Examples(Procs):
     def __init__(self, msglog, examples, root):
-        super().__init__(root)
-        self.msglog, self.examples = msglog, examples
+        super().__init__(msglog, root)
+        self.examples = examples
 
-    def run(self, args, stdin=b"", timeout=60):
+    def lines(self, args, stdin=b"", timeout=60):
+        """The stdout lines of a program that must exit 0, given stdin."""
         r = subprocess.run(args, input=stdin, capture_output=True, timeout=timeout)
         out = r.stdout.decode("utf-8")
         check(r.returncode == 0, "%s exited %d: %s%s" % (os.path.basename(args[0]), r.returncode,
@@ -35,8 +36,8 @@ class Examples(Scenario):
         return out.splitlines()
 
     def store(self, name, replica, user):
-        d = os.path.join(self.root, name)
-        self.run([self.msglog, "init", "--dir", d, "--replica", str(replica), "--user", user])
+        d = self.path(name)
+        self.init(d, replica, user)
         return d
 
 
@@ -47,24 +48,24 @@ def scenario(s):
     chat = os.path.join(s.examples, "chat")
 
     alice = s.store("alice", 10, "alice")
-    out = s.run([chat, "--dir", alice, "--connect", at, "team"], b"hello bob\nsecond line\n")
+    out = s.lines([chat, "--dir", alice, "--connect", at, "team"], b"hello bob\nsecond line\n")
     for line in ("10.1 you: hello bob  \u2026 pending", "10.2 you: second line  \u2026 pending",
                  "10.1 \u2713 sent", "10.2 \u2713 sent", "* up to date"):
         check(line in out, "alice's chat printed %r: %r" % (line, out))
 
     bob = s.store("bob", 20, "bob")
-    out = s.run([chat, "--dir", bob, "--connect", at, "team"], b"hi alice\n")
+    out = s.lines([chat, "--dir", bob, "--connect", at, "team"], b"hi alice\n")
     for line in ("10.1 alice: hello bob", "10.2 alice: second line", "20.1 \u2713 sent"):
         check(line in out, "bob's chat printed %r: %r" % (line, out))
 
     carol = s.store("carol", 30, "carol")
-    out = s.run([os.path.join(s.examples, "ui_thread"), "--dir", carol, "--connect", at, "team",
+    out = s.lines([os.path.join(s.examples, "ui_thread"), "--dir", carol, "--connect", at, "team",
                  "25"])
     check(out == ["25 messages written by the UI thread; the conversation holds 28"],
           "ui_thread: %r" % out)
     dan = s.store("dan", 40, "dan")
-    s.run([s.msglog, "sync", "--connect", at, "--dir", dan, "--timeout", "60"])
-    out = s.run([s.msglog, "convs", "--dir", dan])
+    s.lines([s.msglog, "sync", "--connect", at, "--dir", dan, "--timeout", "60"])
+    out = s.lines([s.msglog, "convs", "--dir", dan])
     check(out == ["team  28 messages, 0 pending"], "the relay holds every message: %r" % out)
     relay.stop()
     return "examples: chat and ui_thread passed"

@@ -19,29 +19,20 @@ Each step waits for the relay's answer, never for time. Exit 0 or 1.
 """
 import json
 import os
-import subprocess
 import sys
 import time
 
 import wire
-from harness import Bg, Fail, Scenario, check, run_main
+from harness import Bg, Procs, check, run_main
 
 HOST = "127.0.0.1"
 CONV = "team"
 
 
-class ClockAttack(Scenario):
-    def __init__(self, msglog, root):
-        super().__init__(root)
-        self.msglog = msglog
-
-    def cli(self, *args):
-        r = subprocess.run([self.msglog] + list(args), capture_output=True, timeout=60,
-                           stdin=subprocess.DEVNULL)
-        if r.returncode != 0:
-            raise Fail("msglog %s: exit %d: %s" % (" ".join(args[:3]), r.returncode,
-                                                   r.stderr.decode("utf-8", "replace")))
-        return r.stdout.decode("utf-8")
+class ClockAttack(Procs):
+    def text(self, *args):
+        """The stdout of a msglog run that must exit 0."""
+        return self.cli(*args).stdout.decode("utf-8")
 
 
 def now_hlc(ahead_ms=0):
@@ -80,10 +71,10 @@ def run(s):
     check(m[1] == wire.ACK and m[4] == 0, "five minutes ahead: expected an ACK, got %r" % (m,))
 
     dev = os.path.join(s.root, "alice")
-    s.cli("init", "--dir", dev, "--replica", "10", "--user", "alice")
-    s.cli("send", "--dir", dev, CONV, "an honest message")
-    s.cli("sync", "--connect", "%s:%d" % (HOST, port), "--dir", dev, "--timeout", "60")
-    view = json.loads(s.cli("show", "--dir", dev, CONV, "--json"))
+    s.text("init", "--dir", dev, "--replica", "10", "--user", "alice")
+    s.text("send", "--dir", dev, CONV, "an honest message")
+    s.text("sync", "--connect", "%s:%d" % (HOST, port), "--dir", dev, "--timeout", "60")
+    view = json.loads(s.text("show", "--dir", dev, CONV, "--json"))
     bodies = [m["body"] for m in view["messages"]]
     check(bodies == ["an honest message", "five minutes early"],
           "the device holds its own message and the accepted one, nothing refused: %r" % (bodies,))

@@ -9,6 +9,7 @@
  *   watch     two watching devices: a write pushed, received, delivered, read
  *   relay_restart   the relay goes away and comes back on the same port
  *   refused / silent   connection refused, and a listener that never answers
+ *   claimed   a relay or a watching client on a store another process claimed
  *   args      argument checks */
 #include <criterion/criterion.h>
 
@@ -17,126 +18,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "msglog.h"
 #include "support/check.h"
+#include "support/handshake.h"
 #include "support/tmpdir.h"
 #include "support/tstore.h"
+#include "netloop.h"
 
 #define TEAM "team", 4
 #define HOST "127.0.0.1"
-#define GUARD_MS 20000      /* the whole test, teardown included */
 #define WAIT_MS 10000       /* one wait */
 #define MAX_EVS 256
 
-/* ---- the loop, its guard, and waiting ----------------------------------- */
-
-static uv_loop_t loop;
-static uv_timer_t guard;    /* fails the test after GUARD_MS */
-static uv_timer_t waiter;   /* ends one wait */
-static int wait_over;
-static char *root;
-
-static void guard_fired(uv_timer_t *t)
-{
-    (void)t;
-    cr_assert_fail("the test took more than %d ms (guard timer)", GUARD_MS);
-}
-
-static void waiter_fired(uv_timer_t *t)
-{
-    (void)t;
-    wait_over = 1;
-}
-
-static uint64_t wall_ms(void)
-{
-    uv_timeval64_t tv;
-    cr_assert_eq(uv_gettimeofday(&tv), 0);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-static uint64_t mono_ms(void)
-{
-    return uv_hrtime() / 1000000;
-}
-
-/* Runs the loop until pred(arg) holds; fails after `ms`. */
-static void run_until(int (*pred)(void *), void *arg, uint64_t ms, const char *what)
-{
-    if (pred(arg))
-        return;
-    wait_over = 0;
-    uv_update_time(&loop);
-    uv_timer_start(&waiter, waiter_fired, ms, 0);
-    while (!pred(arg) && !wait_over)
-        uv_run(&loop, UV_RUN_ONCE);
-    uv_timer_stop(&waiter);
-    cr_assert(pred(arg), "timed out after %" PRIu64 " ms waiting for %s", ms, what);
-}
-
-/* Runs the loop for `ms` whatever happens. */
-static void run_for(uint64_t ms)
-{
-    wait_over = 0;
-    uv_update_time(&loop);
-    uv_timer_start(&waiter, waiter_fired, ms, 0);
-    while (!wait_over)
-        uv_run(&loop, UV_RUN_ONCE);
-}
-
 static void setup(void)
 {
-    signal(SIGPIPE, SIG_IGN);
-    root = tmpdir_make_fast("msglog-netclient-");
-    cr_assert_not_null(root);
-    cr_assert_eq(uv_loop_init(&loop), 0);
-    cr_assert_eq(uv_timer_init(&loop, &guard), 0);
-    cr_assert_eq(uv_timer_init(&loop, &waiter), 0);
-    uv_timer_start(&guard, guard_fired, GUARD_MS, 0);
-    /* The guard alone does not keep uv_run(UV_RUN_DEFAULT) going. */
-    uv_unref((uv_handle_t *)&guard);
+    netloop_setup("msglog-netclient-");
 }
 
-static void teardown(void)
-{
-    /* After a failed assertion the loop is left as it was: the worker
-     * process ends with the test. */
-    if (root) {
-        tmpdir_remove(root);
-        free(root);
-        root = NULL;
-    }
-}
-
-static void walk_cb(uv_handle_t *h, void *arg)
-{
-    char *out = arg;
-    size_t n = strlen(out);
-    if (h == (uv_handle_t *)&guard || h == (uv_handle_t *)&waiter)
-        return;
-    snprintf(out + n, 512 - n, " %s%s", uv_handle_type_name(uv_handle_get_type(h)),
-             uv_is_closing(h) ? "(closing)" : "");
-}
-
-/* Call after every client and relay was closed: runs their close callbacks
- * (within the guard) and asserts that nothing is left on the loop. */
-static void finish_loop(void)
-{
-    char left[512] = "";
-
-    uv_timer_stop(&waiter);
-    uv_run(&loop, UV_RUN_DEFAULT);   /* returns once only the guard is left */
-    uv_walk(&loop, walk_cb, left);
-    cr_assert_str_empty(left, "handles left on the loop:%s", left);
-    uv_close((uv_handle_t *)&guard, NULL);
-    uv_close((uv_handle_t *)&waiter, NULL);
-    uv_run(&loop, UV_RUN_DEFAULT);
-    cr_assert_eq(uv_loop_close(&loop), 0, "uv_loop_close: handles are still open");
-}
-
-TestSuite(net_client, .init = setup, .fini = teardown, .timeout = 40);
+TestSuite(net_client, .init = setup, .fini = netloop_teardown, .timeout = 40);
 
 /* ---- stores ---------------------------------------------------------------- */
 
@@ -878,6 +781,84 @@ static void client_einval(msglog *log, const msglog_client_options *o, const cha
     cr_assert_eq(rc, MSGLOG_EINVAL, "%s: msglog_client_new -> %d", what, rc);
     cr_assert_null(c, "%s: *out not reset to NULL", what);
     cr_assert_str_not_empty(msglog_errmsg(log), "%s: no error text", what);
+}
+
+/* ======================================================================== */
+/* 5. A store another process claimed                                        */
+/* ======================================================================== */
+
+/* A child that claims the stores "relay" and "alice", says so, and closes
+ * them when told. It makes the stores itself: the parent opens nothing
+ * before the fork. */
+static pid_t start_claimer(handshake *h)
+{
+    pid_t pid = handshake_fork(h);
+
+    cr_assert_neq(pid, -1);
+    if (pid == 0) {
+        msglog *r = NULL, *a = NULL;
+        if (tstore_open(&r, root, "relay", 1, "relay", NULL) != MSGLOG_OK ||
+            tstore_open(&a, root, "alice", 10, "alice", NULL) != MSGLOG_OK ||
+            msglog_claim(r) != MSGLOG_OK || msglog_claim(a) != MSGLOG_OK)
+            _exit(91);
+        if (handshake_tell(h) != 0 || !handshake_heard(h))
+            _exit(92);
+        msglog_close(r);
+        msglog_close(a);
+        _exit(0);
+    }
+    cr_assert(handshake_heard(h), "the claimer did not claim");
+    return pid;
+}
+
+static void expect_in_use(msglog *log, int rc, const char *name, pid_t holder)
+{
+    char want[512];
+
+    cr_assert_eq(rc, MSGLOG_EBUSY, "%s on a claimed store -> %d", name, rc);
+    snprintf(want, sizeof want, "the store in %s/%s is in use by process %ld", root, name,
+             (long)holder);
+    cr_assert_str_eq(msglog_errmsg(log), want);
+}
+
+Test(net_client, claimed)
+{
+    handshake h;
+    int status;
+    pid_t holder = start_claimer(&h);
+    msglog *rlog = open_store("relay", 1, "relay");
+    msglog_relay *r = (msglog_relay *)&loop;
+    msglog_client *c = (msglog_client *)&loop;
+    device a;
+
+    device_init(&a, "alice", 10, "alice");
+    /* Refused before listening: no port taken, nothing left on the loop. */
+    expect_in_use(rlog, msglog_relay_new(&r, rlog, &loop, HOST, 0, NULL), "relay", holder);
+    cr_assert_null(r);
+    {
+        msglog_client_options o = device_options(&a, 9, 1);
+        expect_in_use(a.log, msglog_client_new(&c, a.log, &loop, &o), "alice", holder);
+        cr_assert_null(c);
+        /* Syncing once needs no claim. */
+        o.watch = 0;
+        CHECK_OK(msglog_client_new(&c, a.log, &loop, &o));
+        msglog_client_close(c);
+    }
+    cr_assert_eq(handshake_tell(&h), 0);
+    cr_assert_eq(waitpid(holder, &status, 0), holder);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "claimer status 0x%x", status);
+
+    /* Released: both start. */
+    r = relay_open(rlog, 0);
+    {
+        msglog_client_options o = device_options(&a, msglog_relay_port(r), 1);
+        device_connect(&a, &o);
+    }
+    run_until(pred_up, &a, WAIT_MS, "alice UP_TO_DATE");
+    device_close(&a);
+    msglog_relay_close(r);
+    msglog_close(rlog);
+    finish_loop();
 }
 
 Test(net_client, args)

@@ -21,14 +21,13 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import random
 
-from harness import Bg, Fail, check, env_int, parse_args, run_all, seed_of, tail
+from harness import Bg, Fail, Procs, check, env_int, parse_args, run_all, seed_of
 
 HOST = "127.0.0.1"
 SKIP = 77
@@ -36,62 +35,14 @@ CONV = "team"
 BIG = "big"
 
 
-class Tester:
+class Tester(Procs):
     def __init__(self, msglog, proxy, root, seed):
-        self.msglog, self.proxy, self.root, self.seed = msglog, proxy, root, seed
+        Procs.__init__(self, msglog, root)
+        self.proxy, self.seed = proxy, seed
         self.rng = random.Random(seed)
-        self.logdir = os.path.join(root, "logs")
-        os.makedirs(self.logdir)
-        self.bgs = []
-        self.history = collections.deque(maxlen=6)  # (name, rc, stderr)
-        self.n = 0
         self.sent = {}  # id -> (author, body) of the messages this scenario wrote
 
-    def serial(self):
-        self.n += 1
-        return self.n
-
-    def path(self, name):
-        return os.path.join(self.root, name)
-
-    # --- processes --------------------------------------------------------
-
-    def run(self, args, timeout=60, name=None, check_rc=True):
-        name = name or os.path.basename(args[0]) + " " + args[1]
-        try:
-            r = subprocess.run(args, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as e:
-            self.history.append((name, "timeout", e.stderr or b""))
-            raise Fail("%s: no exit within %ss" % (" ".join(args[:6]), timeout))
-        self.history.append((name, r.returncode, r.stderr))
-        if check_rc and r.returncode != 0:
-            raise Fail("%s: exit %d" % (" ".join(args[:6]), r.returncode))
-        return r
-
-    def cli(self, *args, **kw):
-        return self.run([self.msglog] + list(args), **kw)
-
-    def stop_all(self):
-        for b in self.bgs:
-            if b.running():
-                b.kill(signal.SIGKILL)
-                b.p.wait()
-        self.bgs = []
-
-    def report(self):
-        """The stderr tails that may explain a failure."""
-        for name, rc, err in self.history:
-            print("    --- %s (exit %s), stderr:" % (name, rc))
-            print(tail(err))
-        shown = [b for b in self.bgs if b.running()] + [b for b in self.bgs[-4:] if not b.running()]
-        for b in shown:
-            print("    --- %s (%s), stderr:" % (b.name, "running" if b.running() else "exit %s" % b.p.returncode))
-            print(tail(b.text(b.err)))
-
     # --- the CLI contract -------------------------------------------------
-
-    def init(self, d, replica, user):
-        self.cli("init", "--dir", d, "--replica", str(replica), "--user", user)
 
     def text(self, tag, i, size=0):
         head = "%s %d " % (tag, i)

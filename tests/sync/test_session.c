@@ -767,3 +767,56 @@ Test(session, a_peer_naming_too_many_conversations_is_refused, .timeout = 120)
     cr_assert_gt(asked, SESSION_MAX_CONVS - 10, "closed after %d", asked);
     link_close(&l);
 }
+
+/* ---- how a session ended, for the transport's logs ---------------------- */
+
+static void replaced_or_internal(int internal)
+{
+    link l;
+    link_open(&l, alice, 4096);
+    if (internal)
+        session_close_internal(l.r, "the store failed");
+    else
+        session_close_replaced(l.r, "replaced by a newer connection");
+    session_end e = session_end_of(l.r);
+    cr_assert_str_eq(e.error_name, internal ? "internal" : "replaced");
+    cr_assert(!e.error_received && !e.refused);
+    cr_assert_eq(e.local_failure, internal);
+    link_close(&l);
+}
+
+/* session_end_of tells which ERROR ended a session, which way it went, and
+ * who the peer was. */
+Test(session, the_end_of_a_session_says_which_error_went_which_way)
+{
+    static const uint8_t huge_frame[4] = { 0xff, 0xff, 0xff, 0xff };
+    link l;
+    link_open(&l, alice, 4096);
+    session_end e = session_end_of(l.r);
+    cr_assert_null(e.error_name, "no ERROR yet");
+    cr_assert_eq(e.peer_replica, 0, "no HELLO yet");
+    move(&l, l.c, l.r, 1 << 20);                 /* alice's HELLO */
+    move(&l, l.r, l.c, 1 << 20);                 /* the relay's */
+    cr_assert_eq(session_end_of(l.r).peer_replica, 10);
+    cr_assert_null(session_end_of(l.r).error_name, "open: no ERROR");
+
+    session_feed(l.r, huge_frame, sizeof huge_frame);   /* the relay refuses it */
+    e = session_end_of(l.r);
+    cr_assert_str_eq(e.error_name, "limit");
+    cr_assert(!e.error_received && e.refused && !e.local_failure);
+    cr_assert_eq(e.peer_replica, 10);
+    move(&l, l.r, l.c, 1 << 20);                 /* its ERROR reaches alice */
+    e = session_end_of(l.c);
+    cr_assert_str_eq(e.error_name, "limit");
+    cr_assert(e.error_received && !e.refused && !e.local_failure);
+    cr_assert_eq(e.peer_replica, 1);
+    cr_assert(strstr(session_errmsg(l.c), "the peer ended the session with ERROR limit: a frame over"),
+              "alice's text names the ERROR: \"%s\"", session_errmsg(l.c));
+    link_close(&l);
+
+    replaced_or_internal(0);
+    replaced_or_internal(1);
+    cr_assert_null(session_end_of(NULL).error_name);
+    cr_assert_str_eq(session_error_name(SESSION_ERR_PROTOCOL), "protocol");
+    cr_assert_str_eq(session_error_name(99), "unknown");
+}
