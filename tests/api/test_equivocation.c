@@ -7,7 +7,7 @@
  * copy of alice's store restored from a backup (replica 1 again, opened
  * from a copy of her directory), which goes on writing and so reuses
  * alice's sequence numbers with other content. They make random sends,
- * edits, deletes, reacts and read markers, and now and then pull from each
+ * edits, deletes, reacts, unreacts and read markers, and now and then pull from each
  * other. Every op each writer holds is then handed to three fresh
  * replicas, each in its own random order, in random batches, with
  * duplicates; they must end with identical views, vectors and digests,
@@ -88,8 +88,10 @@ static void write_one(world *s, int i)
         (void)msglog_edit(w, &id, CONV, target, text, strlen(text));
     else if (roll < 75 && own)
         (void)msglog_delete(w, &id, CONV, target);
-    else if (roll < 90)
+    else if (roll < 85)
         (void)msglog_react(w, &id, CONV, target, roll % 2 ? "+1" : "ok", 2);
+    else if (roll < 90)
+        (void)msglog_unreact(w, &id, CONV, target, roll % 2 ? "+1" : "ok", 2);
     else
         (void)msglog_mark_read(w, &id, CONV, target);
 }
