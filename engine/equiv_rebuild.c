@@ -44,8 +44,7 @@ typedef struct walk {
     int markers;       /* collect the reads too */
     item *items;
     size_t n, cap;
-    op_id *reads;      /* every read record (no dedup needed: each is walked once) */
-    size_t n_reads, reads_cap;
+    ids reads;         /* every read record (pushed: each is walked once) */
 } walk;
 
 static void walk_free(walk *k)
@@ -53,7 +52,7 @@ static void walk_free(walk *k)
     for (size_t i = 0; i < k->n; i++)
         free(k->items[i].ev_enc);
     free(k->items);
-    free(k->reads);
+    ids_free(&k->reads);
 }
 
 static int items_push(walk *k, item it)
@@ -65,16 +64,6 @@ static int items_push(walk *k, item it)
     }
     k->items = grown;
     k->items[k->n++] = it;
-    return MSGLOG_OK;
-}
-
-static int reads_push(walk *k, op_id id)
-{
-    op_id *grown = grow_array(k->reads, &k->reads_cap, k->n_reads + 1, sizeof *grown);
-    if (!grown)
-        return MSGLOG_ENOMEM;
-    k->reads = grown;
-    k->reads[k->n_reads++] = id;
     return MSGLOG_OK;
 }
 
@@ -105,7 +94,7 @@ static int walk_record(void *ctx, op_id id, uint8_t kind, uint64_t hlc, const ui
 {
     walk *k = ctx;
     if (kind == OP_READ && k->markers)
-        return reads_push(k, id);
+        return ids_push(&k->reads, id) ? MSGLOG_ENOMEM : MSGLOG_OK;
     op_id target;
     int hit = 0;
     int rc = on_message(kind) ? on_rebuilt(k, enc, len, &target, &hit) : MSGLOG_OK;
@@ -263,20 +252,20 @@ static int rebuild_message(wctx *w, conv_state *c, op_id msg, const item *it, si
 
 /* Every read marker again from every read (records only: a kept read does
  * not count). A read changes no record, so its bytes are read in place. */
-static int rebuild_markers(wctx *w, conv_state *c, const op_id *reads, size_t n)
+static int rebuild_markers(wctx *w, conv_state *c, const ids *reads)
 {
     for (size_t i = 0; i < c->n_reads; i++)
         free(c->reads[i].user);
     c->n_reads = 0;
     int rc = MSGLOG_OK;
-    for (size_t i = 0; i < n && !rc; i++) {
+    for (size_t i = 0; i < reads->n && !rc; i++) {
         uint8_t kind;
         uint64_t hlc;
         const uint8_t *enc;
         size_t len;
         op o;
         int erase_op;
-        rc = oprec_get(w->txn, c->cid, reads[i], &kind, &hlc, &enc, &len);
+        rc = oprec_get(w->txn, c->cid, reads->e[i], &kind, &hlc, &enc, &len);
         if (!rc)
             rc = stored_op_decode(&o, enc, len);
         if (rc)
@@ -315,7 +304,7 @@ int equiv_rebuild(wctx *w, conv_state *c, const ids *msgs, int markers)
     if (!rc)
         rc = rebuild_messages(w, c, msgs, &k);
     if (!rc && markers)
-        rc = rebuild_markers(w, c, k.reads, k.n_reads);
+        rc = rebuild_markers(w, c, &k.reads);
     walk_free(&k);
     return rc;
 }
