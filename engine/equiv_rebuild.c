@@ -279,7 +279,7 @@ static int rebuild_markers(wctx *w, conv_state *c, const ids *reads)
 /* ---- the whole rebuild ---------------------------------------------------- */
 
 /* Rebuilds each message of the sorted msgs from its run of the sorted
- * items. */
+ * items (none at all: items is NULL, and NULL + 0 is undefined). */
 static int rebuild_messages(wctx *w, conv_state *c, const ids *msgs, const walk *k)
 {
     size_t at = 0;
@@ -288,7 +288,7 @@ static int rebuild_messages(wctx *w, conv_state *c, const ids *msgs, const walk 
         size_t from = at;
         while (at < k->n && op_id_cmp(k->items[at].msg, msgs->e[i]) == 0)
             at++;
-        rc = rebuild_message(w, c, msgs->e[i], k->items + from, at - from);
+        rc = rebuild_message(w, c, msgs->e[i], k->n ? k->items + from : NULL, at - from);
     }
     return rc;
 }
