@@ -110,9 +110,10 @@ void wctx_pending_note(wctx *w, int64_t ops, int64_t bytes);
  * op's encoding as received. */
 int apply_deliver(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len);
 /* The merge rules of one op on the stored states (messages, read markers),
- * without its own record, vector or digest: delivery and the rebuild of a
- * conversation (equivocal.c) share it. *erase_op tells whether the op must
- * be stored without its text (an edit of a deleted message). */
+ * without its own record, vector or digest: delivery, the kept deletes and
+ * the rebuild of a message (equivocal.c, equiv_rebuild.c) share it.
+ * *erase_op tells whether the op must be stored without its text (an edit
+ * of a deleted message). */
 int apply_effect(wctx *w, conv_state *c, op *o, int *erase_op);
 /* Takes one received op: ignores it when already delivered or pending,
  * delivers it (and whatever that makes ready) or keeps it pending. */
