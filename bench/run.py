@@ -8,7 +8,7 @@ and Loro, in one run.
 
 Steps: build Release (build-bench/), generate the workload (bench_gen), run the
 C benches (bench_micro, bench_ingest x 3 delivery orders, bench_sync,
-bench_coldopen), profile the merge path with perf when it is installed, run
+bench_coldopen, bench_equiv), profile the merge path with perf when it is installed, run
 the peer benchmarks (node bench/peers/run.mjs), compare every final view with
 the generator's expected view (one canonical form, defined here), and write
 bench/results/*.json, docs/benchmarks.md and docs/benchmarks-ops.png.
@@ -162,7 +162,8 @@ def versions():
 def build(build_dir):
     run(["cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DMSGLOG_TESTS=OFF"])
     run(["cmake", "--build", build_dir, "-j", str(os.cpu_count() or 2), "--target",
-         "bench_gen", "bench_ingest", "bench_sync", "bench_coldopen", "bench_micro", "bench_crypto", "bench_local"])
+         "bench_gen", "bench_ingest", "bench_sync", "bench_coldopen", "bench_micro", "bench_crypto",
+         "bench_local", "bench_equiv"])
     return os.path.join(build_dir, "bench")
 
 
@@ -250,6 +251,8 @@ def c_benches(a, bindir, scratch, wl_dir, views, extra_scales, shuffled_scales):
                             "--view-dir", views] + common)
     res["coldopen"] = run_json([b("bench_coldopen"), "--messages", str(a.coldopen_messages),
                                 "--runs", str(a.runs), "--batch", str(a.batch)] + common)
+    res["equiv"] = run_json([b("bench_equiv"), "--messages", str(a.equiv_messages),
+                             "--writes", str(a.equiv_writes), "--batch", str(a.batch)] + common)
     return res
 
 
@@ -656,6 +659,17 @@ def targets(a, res, peers):
                           "round trips per direction: " + ", ".join("k=%d: %d" % (r["k"], r["rounds_per_direction"])
                                                                     for r in res["sync"]["runs"]),
               "met": rt_ok and bytes_ok})
+    eq = res["equiv"]
+    eq_ratio = max(eq["send"]["ratio_of_medians"], eq["react_on_equivocated"]["ratio_of_medians"])
+    t.append({"target": "writes into a conversation holding one equivocation within 2x of one without",
+              "measured": "%s messages, median of %s writes: send %.2f ms vs %.2f ms (%.2fx), react on the "
+                          "equivocated message %.2f ms vs %.2f ms (%.2fx)" % (
+                              fmt(eq["messages"]), fmt(eq["writes"]), eq["send"]["evidence"]["median_ms"],
+                              eq["send"]["plain"]["median_ms"], eq["send"]["ratio_of_medians"],
+                              eq["react_on_equivocated"]["evidence"]["median_ms"],
+                              eq["react_on_equivocated"]["plain"]["median_ms"],
+                              eq["react_on_equivocated"]["ratio_of_medians"]),
+              "met": eq_ratio <= 2.0})
     co = res["coldopen"]
     t.append({"target": "cold open + newest 50 messages <= 2 ms at 1M messages",
               "measured": "%.2f ms median of %d fresh processes, file in the page cache; %.2f ms with the file "
@@ -1028,6 +1042,27 @@ def write_doc(a, path, png_name, ctx):
     w("| XXH3-128: 1 MiB / 100 bytes | %.0f MB/s / %.0f ns |" % (cr["xxh3_1mib_mb_per_s"], cr["xxh3_100b_ns"]))
     w("")
 
+    # ---- equivocation
+    eq = res["equiv"]
+    w("## 5. Writes after an equivocation")
+    w("")
+    w("`bench_equiv`: two stores hold the same conversation of %s messages (%s ops); one of them then receives a "
+      "second version of one send (same id, another body: %.1f ms, `MSGLOG_EEQUIVOCAL`). Then %s rounds of one "
+      "`msglog_send` into each store, alternating, each call one durable commit timed alone; then as many "
+      "`msglog_react` on the equivocated message (docs/reliability.md, \"Equivocation\")." % (
+          fmt(eq["messages"]), fmt(eq["ops"]), eq["receive_other_version_ms"], fmt(eq["writes"])))
+    w("")
+    w("| write | store | median | mean | p90 | CPU (median) | calls/s | evidence / plain (medians) |")
+    w("|---|---|---|---|---|---|---|---|")
+    for kind, label in [("send", "send"), ("react_on_equivocated", "react on the equivocated message")]:
+        for store in ["plain", "evidence"]:
+            x = eq[kind][store]
+            w("| %s | %s | %.3f ms | %.3f ms | %.3f ms | %.3f ms | %s | %s |" % (
+                label, "without evidence" if store == "plain" else "one equivocation", x["median_ms"],
+                x["mean_ms"], x["p90_ms"], x["cpu_median_ms"], fmt(x["calls_per_s"]),
+                "**%.2fx**" % eq[kind]["ratio_of_medians"] if store == "evidence" else ""))
+    w("")
+
     # ---- profile
     w("## Where the time goes")
     w("")
@@ -1139,6 +1174,9 @@ def main():
     ap.add_argument("--runs", type=int, default=None, help="cold-open runs per cache state (default 11)")
     ap.add_argument("--coldopen-messages", type=int, default=None, help="default: --ops")
     ap.add_argument("--chain", type=int, default=None, help="pending-buffer micro chain length")
+    ap.add_argument("--equiv-messages", type=int, default=None,
+                    help="messages of the equivocation bench's conversation (default 20,000; quick: 2,000)")
+    ap.add_argument("--equiv-writes", type=int, default=None, help="writes of each kind per store (200; quick: 20)")
     ap.add_argument("--shuffled-start", type=int, default=None,
                     help="first scale of the shuffled series (default: two calls, 2 x --batch)")
     ap.add_argument("--shuffled-budget", type=int, default=None, help="seconds a shuffled run may take (90)")
@@ -1165,6 +1203,8 @@ def main():
         a.ks = a.ks or "0,1,100,1000"
         a.runs = a.runs or 3
         a.chain = a.chain or 2000
+        a.equiv_messages = a.equiv_messages or 2000
+        a.equiv_writes = a.equiv_writes or 20
         a.shuffled_budget = a.shuffled_budget or 20
         a.peer_ops = a.peer_ops or 2000
         a.automerge_ops = a.automerge_ops or 1000
@@ -1177,6 +1217,8 @@ def main():
     a.ks = a.ks or "0,1,100,10000"
     a.runs = a.runs or 11
     a.chain = a.chain or 20000
+    a.equiv_messages = a.equiv_messages or 20000
+    a.equiv_writes = a.equiv_writes or 200
     a.coldopen_messages = a.coldopen_messages or max(a.ops, 100)
     a.shuffled_budget = a.shuffled_budget or 90
     a.peer_ops = a.peer_ops or 20000
@@ -1219,7 +1261,7 @@ def main():
         tg = targets(a, res, peers)
         for c in checks:
             log("view %-10s %-40s %s" % (c["system"], c["what"], c["status"]))
-        c_ok = all(res["ingest"][v]["ok"] for v in VARIANTS) and res["sync"]["ok"] and res["coldopen"]["ok"] \
+        c_ok = all(res["ingest"][v]["ok"] for v in VARIANTS) and res["sync"]["ok"] and res["coldopen"]["ok"] and res["equiv"]["ok"] \
             and res["gen"]["check"]["ok"] and all(r["ok"] for byv in res["ingest_at"].values() for r in byv.values())
         ok = c_ok and all(c["ok"] for c in checks) and not failures
         elapsed = time.time() - t_start
@@ -1252,6 +1294,7 @@ def main():
                                         "at_peer_scales": {str(k): v for k, v in res["ingest_at"].items()}})
             dump("msglog-sync.json", res["sync"])
             dump("msglog-coldopen.json", res["coldopen"])
+            dump("msglog-equiv.json", res["equiv"])
             dump("msglog-profile.json", prof)
             dump("peers.json", peers)
             dump("summary.json", {k: ctx[k] for k in ["targets", "checks", "expected_hash", "machine", "versions",

@@ -178,6 +178,16 @@ int msg_apply_unreact(msg_state *m, const op *u)
     return 0;
 }
 
+int msg_apply_refs(msg_state *m, const op *o)
+{
+    if (o->kind == OP_UNREACT)
+        return msg_apply_unreact(m, o);   /* removing what is gone already changes nothing */
+    if (o->kind == OP_EDIT && msg_is_author(m, o))
+        for (size_t i = 0; i < o->n_refs; i++)
+            ids_remove(&m->heads, o->refs[i]);
+    return 0;
+}
+
 int msg_shown_edit(const msg_state *m, op_id *edit)
 {
     if (!m->has_best || m->deleted)

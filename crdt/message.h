@@ -50,6 +50,17 @@ int msg_apply_delete(msg_state *m, const op *d);
 int msg_apply_react(msg_state *m, const op *r);
 int msg_apply_unreact(msg_state *m, const op *u);
 
+/* Applies once more what o's refs remove: the heads a valid edit replaced,
+ * the reacts an unreact observed. Delivery never needs it, since an op's
+ * refs are its dependencies and so come first. A replay in message order
+ * (engine/equiv_rebuild.c) can apply an op before one it names (a faulty
+ * hlc, or versions of one id made against different pasts); calling this
+ * for every op after the replay gives the state the rules define whatever
+ * the order: the heads are the valid edits no valid edit replaces, and a
+ * react is live unless an unreact of its user and key observed it.
+ * 0, or -1 when out of memory. */
+int msg_apply_refs(msg_state *m, const op *o);
+
 /* Which text a view shows: 1 with *edit set when it is edit *edit's (the
  * valid edit with the greatest (hlc, replica, seq)), 0 when it is the
  * send's; a deleted message shows none (the caller shows no body). */

@@ -68,7 +68,7 @@ static int erase_message(wctx *w, conv_state *c, op_id msg, const msg_state *m)
         rc = erase_stored(w, c->cid, m->edits.e[i]);
     if (!rc && c->pending)
         rc = pending_erase_edits(w, c, msg);
-    return rc;
+    return rc ? rc : equiv_note_deleted(w, c);   /* and its kept versions, at commit */
 }
 
 /* ---- effects: the merge rules on the stored message states ------------ */

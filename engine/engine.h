@@ -61,11 +61,16 @@ int ml_retry_grown(msglog *log, int (*attempt)(msglog *log, void *ctx), void *ct
 /* Sets (fn NULL: clears) the one commit hook of the handle. */
 void ml_set_commit_hook(msglog *log, ml_commit_fn fn, void *ctx);
 
-/* One conversation loaded in a write context. */
+/* One conversation loaded in a write context, with what the transaction
+ * did to it that the equivocation rule settles at commit (equivocal.c). */
 typedef struct conv_slot {
     uint8_t name[MSGLOG_MAX_CONV];
     size_t name_len;
     conv_state st;
+    int evidence;     /* holds evidence: 1 yes, 0 no, -1 not looked up yet */
+    ids versions;     /* ids whose versions changed, or delivered with kept versions
+                         (pushed, repeats allowed: ids_sort_unique at commit) */
+    int deleted;      /* a delete took effect while the conversation holds evidence */
 } conv_slot;
 
 typedef struct wctx {
@@ -94,6 +99,8 @@ void wctx_abort(wctx *w);
  * a conversation the store does not know is made; without, that is
  * MSGLOG_ENOTFOUND. */
 int wctx_conv(wctx *w, const uint8_t *name, size_t len, int create, conv_state **out);
+/* The slot holding c (a state wctx_conv returned), or NULL. */
+conv_slot *wctx_slot(wctx *w, const conv_state *c);
 
 /* Loads the pending buffer's totals into w (once per transaction). */
 int wctx_pending_totals(wctx *w);
@@ -105,9 +112,10 @@ void wctx_pending_note(wctx *w, int64_t ops, int64_t bytes);
  * op's encoding as received. */
 int apply_deliver(wctx *w, conv_state *c, op *o, const uint8_t *enc, size_t len);
 /* The merge rules of one op on the stored states (messages, read markers),
- * without its own record, vector or digest: delivery and the rebuild of a
- * conversation (equivocal.c) share it. *erase_op tells whether the op must
- * be stored without its text (an edit of a deleted message). */
+ * without its own record, vector or digest: delivery, the kept deletes and
+ * the rebuild of a message (equivocal.c, equiv_rebuild.c) share it.
+ * *erase_op tells whether the op must be stored without its text (an edit
+ * of a deleted message). */
 int apply_effect(wctx *w, conv_state *c, op *o, int *erase_op);
 /* Takes one received op: ignores it when already delivered or pending,
  * delivers it (and whatever that makes ready) or keeps it pending. */
@@ -140,9 +148,10 @@ int erase_encode(op *o, uint8_t **enc, size_t *len);
  * the op's kind, hlc, id and target: enc may be zeroed once this returns. */
 int erase_stored_bytes(const uint8_t *enc, size_t len, uint8_t **out, size_t *out_len, op *head);
 
-/* ---- equivocation (equivocal.c) ----------------------------------------- */
+/* ---- equivocation (equivocal.c, equiv_rebuild.c) ------------------------ */
 /* Keeps `o`, a version of an id held with other content, as evidence;
- * *is_new is 0 when this version was already kept. h is o's hash. */
+ * *is_new is 0 when this version was already kept. h is o's hash, added to
+ * the digest when the id is delivered. */
 int equiv_keep(wctx *w, conv_state *c, const op *o, digest h, const uint8_t *enc, size_t len,
                int *is_new);
 /* Removes version h of `id` from the evidence when it is kept there (it is
@@ -150,9 +159,26 @@ int equiv_keep(wctx *w, conv_state *c, const op *o, digest h, const uint8_t *enc
 int equiv_take(wctx *w, conv_state *c, op_id id, digest h, int *was_kept);
 /* Whether the conversation holds evidence. */
 int equiv_held(store_txn *t, uint32_t cid, int *held);
-/* Rebuilds a conversation's derived state when it holds evidence (called for
- * every conversation a write transaction touched, before its commit). */
-int equiv_settle(wctx *w, conv_state *c);
+/* After `id` was delivered from the pending buffer or by rule 6: the
+ * versions kept of it while it waited enter the digest, and the commit
+ * settles which counts. */
+int equiv_note_delivered(wctx *w, conv_state *c, op_id id);
+/* After a delete took effect: the commit erases the kept versions of
+ * deleted messages. */
+int equiv_note_deleted(wctx *w, conv_state *c);
+/* Settles what the transaction did to the versions held in s's
+ * conversation (called for every conversation a write transaction touched,
+ * before its commit): delivers ready versions of pending ids, makes the
+ * lowest hash count, rebuilds what that changed, erases kept texts of
+ * deleted messages. Costs nothing when the transaction kept no version,
+ * delivered no id with kept versions, deleted nothing and has no pending
+ * op. */
+int equiv_settle(wctx *w, conv_slot *s);
+/* Rebuilds the message states of `msgs` (sorted, no repeats:
+ * ids_sort_unique) from their ops (records and kept deletes) and, with
+ * `markers`, every read marker from every read; the vector, digest and
+ * message count stay (equiv_rebuild.c). */
+int equiv_rebuild(wctx *w, conv_state *c, const ids *msgs, int markers);
 
 /* Maps a codec error to a handle error with a message. */
 int ml_codec_fail(msglog *log, int rc, const char *what);

@@ -180,6 +180,8 @@ static int retry(wctx *w, conv_state *c, taken *t, idstack *s)
     if (!causal_ready(&t->o, &c->delivered, &wait))
         return pending_park(w, c, wait, &t->o, t->enc, t->len);
     int rc = apply_deliver(w, c, &t->o, t->enc, t->len);
+    if (!rc)   /* versions of it may have been kept while it waited */
+        rc = equiv_note_delivered(w, c, t->o.id);
     return rc ? rc : push(s, t->o.id);
 }
 

@@ -109,7 +109,7 @@ int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len)
     op_id wait;
     if (held || pending_has(w, c, o->id)) {
         /* A duplicate, or an equivocation when the content differs: the
-         * other version is kept as evidence (src/equivocal.c). */
+         * other version is kept as evidence (engine/equivocal.c). */
         int same, is_new = 0;
         digest mine;
         rc = same_as_held(w, c, o, enc, len, held, &same, &mine);
@@ -127,7 +127,9 @@ int receive_one(wctx *w, op *o, const uint8_t *enc, size_t len)
                 rc = pending_demote(w, c, o->id);
             if (!rc && !was_kept)
                 w->equivocal++;
-            return rc ? rc : deliver_and_wake(w, c, o, enc, len);
+            if (!rc)
+                rc = deliver_and_wake(w, c, o, enc, len);
+            return rc ? rc : equiv_note_delivered(w, c, o->id);
         }
         rc = equiv_keep(w, c, o, mine, enc, len, &is_new);
         if (!rc && is_new)

@@ -23,6 +23,7 @@ static void free_slots(wctx *w)
 {
     for (size_t i = 0; i < w->n_convs; i++) {
         conv_free(&w->convs[i]->st);
+        ids_free(&w->convs[i]->versions);
         free(w->convs[i]);
     }
     free(w->convs);
@@ -122,7 +123,16 @@ int wctx_conv(wctx *w, const uint8_t *name, size_t len, int create, conv_state *
     }
     memcpy(s->name, name, len);
     s->name_len = len;
+    s->evidence = -1;
     w->convs[w->n_convs++] = s;
     *out = &s->st;
     return MSGLOG_OK;
+}
+
+conv_slot *wctx_slot(wctx *w, const conv_state *c)
+{
+    for (size_t i = 0; i < w->n_convs; i++)
+        if (&w->convs[i]->st == c)
+            return w->convs[i];
+    return NULL;
 }

@@ -123,20 +123,11 @@ int stored_op_decode(op *o, const uint8_t *enc, size_t len)
 }
 
 /* Message states hold no message text (bodies live in op records), so
- * they are deleted without being zeroed. After each delete the cursor seeks
- * the conversation's first key again: what is left of it starts there. */
-int msgrec_clear(store_txn *t, uint32_t cid)
+ * they are deleted without being zeroed. */
+int msgrec_delete(store_txn *t, uint32_t cid, uint64_t hlc, op_id id)
 {
-    store_cursor *cur;
-    int rc = store_cursor_open(t, TBL_MSGS, &cur);
-    store_val k, v;
-    if (!rc)
-        rc = cursor_seek_conv(cur, cid, &k, &v);
-    while (rc == MSGLOG_OK && key_in_conv(k, KEY_MSG_LEN, cid)) {
-        rc = store_cursor_del(cur);
-        if (!rc)
-            rc = cursor_seek_conv(cur, cid, &k, &v);
-    }
-    store_cursor_close(cur);
+    uint8_t key[KEY_MSG_LEN];
+    key_msg(key, cid, hlc, id);
+    int rc = store_del(t, TBL_MSGS, (store_val){ key, sizeof key });
     return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
 }

@@ -38,9 +38,10 @@ int oprec_foreach(store_txn *t, uint32_t cid,
  * send has that id. *hlc is its position in message order. */
 int msgrec_load(store_txn *t, uint32_t cid, op_id id, uint64_t *hlc, msg_state *m);
 int msgrec_store(store_txn *t, uint32_t cid, uint64_t hlc, op_id id, const msg_state *m);
-/* Deletes every message state of conversation cid (a rebuild writes them
- * again). Returns MSGLOG_OK or the store's code. */
-int msgrec_clear(store_txn *t, uint32_t cid);
+/* Deletes the message state at (hlc, id), when there is one (a message
+ * whose send is replaced by another version: engine/equiv_rebuild.c).
+ * Returns MSGLOG_OK or the store's code. */
+int msgrec_delete(store_txn *t, uint32_t cid, uint64_t hlc, op_id id);
 
 /* Decodes op bytes the store holds: a failure is MSGLOG_ECORRUPT, except
  * running out of memory (MSGLOG_ENOMEM). */

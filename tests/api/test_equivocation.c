@@ -7,7 +7,7 @@
  * copy of alice's store restored from a backup (replica 1 again, opened
  * from a copy of her directory), which goes on writing and so reuses
  * alice's sequence numbers with other content. They make random sends,
- * edits, deletes, reacts and read markers, and now and then pull from each
+ * edits, deletes, reacts, unreacts and read markers, and now and then pull from each
  * other. Every op each writer holds is then handed to three fresh
  * replicas, each in its own random order, in random batches, with
  * duplicates; they must end with identical views, vectors and digests,
@@ -15,6 +15,9 @@
  *
  *   MSGLOG_SEED=<n>            replay the schedule with seed n
  *   MSGLOG_EQUIV_SCHEDULES=<n> schedules to run (default 60)
+ *   MSGLOG_BASE_SEED=<n>       the base seed (default: from the time and
+ *                              pid); schedule k's seed is splitmix64 of
+ *                              base + k, as in test_random
  */
 #include <criterion/criterion.h>
 
@@ -88,8 +91,10 @@ static void write_one(world *s, int i)
         (void)msglog_edit(w, &id, CONV, target, text, strlen(text));
     else if (roll < 75 && own)
         (void)msglog_delete(w, &id, CONV, target);
-    else if (roll < 90)
+    else if (roll < 85)
         (void)msglog_react(w, &id, CONV, target, roll % 2 ? "+1" : "ok", 2);
+    else if (roll < 90)
+        (void)msglog_unreact(w, &id, CONV, target, roll % 2 ? "+1" : "ok", 2);
     else
         (void)msglog_mark_read(w, &id, CONV, target);
 }
@@ -215,16 +220,18 @@ static uint64_t env_u64(const char *name, uint64_t dflt, int *set)
 
 Test(equivocation, same_versions_same_view_in_any_order, .timeout = 600)
 {
-    int one, n_set;
+    int one, n_set, base_set;
     uint64_t seed = env_u64("MSGLOG_SEED", 0, &one);
     uint64_t n = env_u64("MSGLOG_EQUIV_SCHEDULES", 60, &n_set);
-    uint64_t base = (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid();
+    uint64_t base = env_u64("MSGLOG_BASE_SEED",
+                            (uint64_t)time(NULL) * 1000003u ^ (uint64_t)getpid(), &base_set);
     if (one) {
         fprintf(stderr, "equivocation: seed %" PRIu64 "\n", seed);
         run_schedule(seed);
         return;
     }
-    fprintf(stderr, "equivocation: base seed %" PRIu64 ", %" PRIu64 " schedules\n", base, n);
+    fprintf(stderr, "equivocation: base seed %" PRIu64 " (MSGLOG_BASE_SEED), %" PRIu64 " schedules\n",
+            base, n);
     for (uint64_t k = 0; k < n; k++) {
         uint64_t state = base + k;
         uint64_t sd = rng_splitmix64(&state);

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "codec/op_codec.h"
+#include "crdt/digest.h"
+#include "crdt/equivocation.h"
 #include "msglog.h"
 #include "support/check.h"
 #include "support/tmpdir.h"
@@ -491,4 +493,111 @@ Test(hostile, another_version_of_an_own_op)
     msglog_free(p);
     msglog_free(real.p);
     free(fake.p);
+}
+
+/* ---- versions made against different pasts: the order of a replay ------ */
+
+/* Encodes an op of conversation c1 (refs may be NULL). */
+static bytes crafted(uint8_t kind, op_id id, uint64_t hlc, const char *user, op_id target,
+                     const char *text, op_id *refs, size_t n_refs)
+{
+    op o = { .kind = kind, .conv = (const uint8_t *)"c1", .conv_len = 2, .id = id, .hlc = hlc,
+             .user = (const uint8_t *)user, .user_len = strlen(user), .target = target,
+             .refs = refs, .n_refs = n_refs };
+    if (kind == OP_SEND || kind == OP_EDIT) {
+        o.body = (const uint8_t *)text;
+        o.body_len = strlen(text);
+    } else if (kind == OP_REACT || kind == OP_UNREACT) {
+        o.key = (const uint8_t *)text;
+        o.key_len = strlen(text);
+    }
+    bytes x;
+    cr_assert_eq(codec_op_encode(&x.p, &x.n, &o, 0), CODEC_OK);
+    return x;
+}
+
+static void hash_of(const bytes *x, uint8_t out[OP_HASH_LEN])
+{
+    op o;
+    cr_assert_eq(codec_op_decode(&o, x->p, x->n), CODEC_OK);
+    digest_to_bytes(out, digest_op_content(&o));
+    codec_op_clear(&o);
+}
+
+/* Two versions of one id, both of `kind` (an edit or a react) on `target`:
+ * *early at early_hlc, and *late at late_hlc (plus k for a react, whose key
+ * stays; body "v<k>" for an edit) for the first k that makes it count over
+ * *early. */
+static void two_versions(uint8_t kind, op_id id, const char *user, op_id target, uint64_t early_hlc,
+                         uint64_t late_hlc, bytes *early, bytes *late)
+{
+    const char *text = kind == OP_REACT ? "+1" : "early";
+    *early = crafted(kind, id, early_hlc, user, target, text, NULL, 0);
+    uint8_t he[OP_HASH_LEN], hl[OP_HASH_LEN];
+    hash_of(early, he);
+    for (int k = 0;; k++) {
+        char body[16];
+        snprintf(body, sizeof body, "v%d", k);
+        /* A react's key must stay: its hlc alone makes it another version. */
+        *late = crafted(kind, id, late_hlc + (kind == OP_REACT ? (uint64_t)k : 0), user, target,
+                        kind == OP_REACT ? "+1" : body, NULL, 0);
+        hash_of(late, hl);
+        if (version_counts_over(hl, he))
+            return;
+        free(late->p);
+    }
+}
+
+static void receive_all(msglog *log, bytes *const *ops, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int rc = msglog_receive(log, ops[i]->p, ops[i]->n);
+        cr_assert(rc == MSGLOG_OK || rc == MSGLOG_EEQUIVOCAL, "receive -> %d", rc);
+    }
+}
+
+/* Alice's message (1,1); two versions of `id`, both of `kind` on it, the
+ * one that counts at a later hlc than op `by` of `by_kind`, which names id
+ * in its refs (as its author saw it). b gets the counting version before
+ * `by`, c gets it last (and rebuilds the message then): both must end the
+ * same. Returns c's message. */
+static msglog_page *named_before_it_counts(uint8_t kind, op_id id, uint8_t by_kind, op_id by,
+                                          const char *user, const char *text)
+{
+    const uint64_t h = T0 << 16;
+    op_id msg = { 1, 1 };
+    bytes send = crafted(OP_SEND, msg, h, "alice", (op_id){ 0, 0 }, "hello", NULL, 0);
+    bytes early, late;
+    two_versions(kind, id, user, msg, h + 100, h + 300, &early, &late);
+    bytes named = crafted(by_kind, by, h + 200, user, msg, text, &id, 1);
+    receive_all(b, (bytes *const[]){ &send, &late, &named, &early }, 4);
+    receive_all(c, (bytes *const[]){ &send, &early, &named, &late }, 4);
+    check_same(b, c, "the counting version first or last");
+    free(send.p);
+    free(early.p);
+    free(late.p);
+    free(named.p);
+    return check_get(c, C1, (msglog_id){ msg.replica, msg.seq });
+}
+
+/* Alice's edit (1,2) has two versions; the one that counts has a later hlc
+ * than her next edit (1,3), which replaced (1,2) as she saw it. In message
+ * order (1,3) comes first, yet it still replaced (1,2): one head, no
+ * conflict, whichever order the versions came in. */
+Test(hostile, an_edit_replaces_an_equivocated_edit_in_any_order)
+{
+    msglog_page *p = named_before_it_counts(OP_EDIT, (op_id){ 1, 2 }, OP_EDIT, (op_id){ 1, 3 },
+                                            "alice", "replaced");
+    cr_assert_eq(p->messages[0].conflict, 0, "(1,3) replaced (1,2): one head");
+    msglog_free(p);
+}
+
+/* The same for a react with two versions and an unreact that observed it
+ * but comes earlier in message order than the version that counts. */
+Test(hostile, an_unreact_removes_an_equivocated_react_in_any_order)
+{
+    msglog_page *p = named_before_it_counts(OP_REACT, (op_id){ 2, 1 }, OP_UNREACT, (op_id){ 2, 2 },
+                                            "bob", "+1");
+    cr_assert_eq(p->messages[0].n_reactions, 0, "the unreact observed (2,1)");
+    msglog_free(p);
 }

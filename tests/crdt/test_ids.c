@@ -138,3 +138,27 @@ Test(ids, random_against_reference)
     }
     ids_free(&s);
 }
+
+/* The sorted form: repeats pushed, one of each left, in order, found by
+ * binary search. */
+Test(ids, push_then_sort_unique_then_find)
+{
+    ids s = { 0 };
+    op_id in[] = { ID(3, 1), ID(1, 2), ID(3, 1), ID(1, 1), ID(2, 9), ID(1, 2) };
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        cr_assert_eq(ids_push(&s, in[i]), 0);
+    cr_assert_eq(s.n, 6);
+    ids_sort_unique(&s);
+    op_id want[] = { ID(1, 1), ID(1, 2), ID(2, 9), ID(3, 1) };
+    cr_assert_eq(s.n, 4);
+    for (size_t i = 0; i < 4; i++) {
+        cr_assert_eq(op_id_cmp(s.e[i], want[i]), 0, "entry %zu", i);
+        cr_assert_eq(ids_has_sorted(&s, want[i]), 1);
+    }
+    cr_assert_eq(ids_has_sorted(&s, ID(2, 1)), 0);
+    cr_assert_eq(ids_has_sorted(&s, ID(4, 0)), 0);
+    ids_free(&s);
+    ids empty = { 0 };
+    ids_sort_unique(&empty);
+    cr_assert_eq(ids_has_sorted(&empty, ID(1, 1)), 0);
+}

@@ -797,3 +797,50 @@ Test(message, shown_edit_ignores_non_author)
     assert_shown(&m, ID(1, 2));
     msg_free(&m);
 }
+
+/* ---- refs applied again after a replay out of causal order --------------- */
+
+/* An edit applied before the edit it replaced leaves that one a head; the
+ * refs applied once more remove it, as delivery in causal order would. */
+Test(message, refs_again_remove_a_head_replaced_out_of_order)
+{
+    msg_state m;
+    init_alice(&m);
+    op e1 = edit_op(ID(1, 2), 700, "alice", NULL, 0);
+    op_id r2[] = { ID(1, 2) };
+    op e2 = edit_op(ID(1, 3), 600, "alice", r2, 1);   /* replaces e1, lower hlc */
+    cr_assert_eq(msg_apply_edit(&m, &e2), 0);
+    cr_assert_eq(msg_apply_edit(&m, &e1), 0);
+    assert_ids(&m.heads, (op_id[]){ ID(1, 2), ID(1, 3) }, 2, "heads in that order");
+    cr_assert_eq(msg_apply_refs(&m, &e1), 0);
+    cr_assert_eq(msg_apply_refs(&m, &e2), 0);
+    assert_ids(&m.heads, (op_id[]){ ID(1, 3) }, 1, "heads after the refs again");
+    assert_best(&m, ID(1, 2), 700);
+    /* A non-author's refs still remove nothing. */
+    op_id r3[] = { ID(1, 3) };
+    op mallory = edit_op(ID(3, 1), 800, "mallory", r3, 1);
+    cr_assert_eq(msg_apply_refs(&m, &mallory), 0);
+    assert_ids(&m.heads, (op_id[]){ ID(1, 3) }, 1, "heads after a non-author's refs");
+    msg_free(&m);
+}
+
+/* An unreact applied before the react it observed leaves it live; applied
+ * again it removes it. A react it did not observe stays. */
+Test(message, refs_again_remove_a_react_observed_out_of_order)
+{
+    msg_state m;
+    init_alice(&m);
+    op_id seen[] = { ID(2, 1) };
+    op u = unreact_op(ID(2, 2), "bob", "+1", seen, 1);
+    op r = react_op(ID(2, 1), "bob", "+1");
+    op other = react_op(ID(2, 3), "bob", "+1");
+    cr_assert_eq(msg_apply_unreact(&m, &u), 0);
+    cr_assert_eq(msg_apply_react(&m, &r), 0);
+    cr_assert_eq(msg_apply_react(&m, &other), 0);
+    cr_assert_eq(msg_apply_refs(&m, &r), 0);
+    cr_assert_eq(msg_apply_refs(&m, &u), 0);
+    const reaction *x = msg_reaction_find(&m, (const uint8_t *)"+1", 2, (const uint8_t *)"bob", 3);
+    cr_assert_not_null(x);
+    assert_ids(&x->live, (op_id[]){ ID(2, 3) }, 1, "live reacts");
+    msg_free(&m);
+}

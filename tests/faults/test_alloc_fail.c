@@ -54,6 +54,8 @@
 #include <sys/stat.h>
 
 #include "codec/op_codec.h"
+#include "crdt/digest.h"
+#include "crdt/equivocation.h"
 #include "engine/engine.h"
 #include "msglog.h"
 #include "support/check.h"
@@ -159,8 +161,10 @@ static struct {
     msglog_id m1, m2, m3, b1, b2, c1_1;
     void *carol1;            /* carol's first op of c1: wakes her pending ops */
     size_t carol1_n;
-    uint8_t *fake_m1;        /* alice's m1 with another body: an equivocation */
+    uint8_t *fake_m1;        /* alice's m1 with another body that counts: an equivocation */
     size_t fake_m1_n;
+    uint8_t *kept_m1;        /* ... with another body that does not count */
+    size_t kept_m1_n;
     msglog_buf batch[8];     /* for receive_batch: see build_fixture */
     size_t n_batch;
 } fx;
@@ -181,15 +185,27 @@ static void *op_copy(msglog *log, const char *conv, msglog_id id, size_t *n)
 
 /* Op `id` of c1 as `log` holds it, with another body: what a replica
  * restored from an old backup sends when it reuses the id. */
-static uint8_t *other_version(msglog *log, msglog_id id, const char *body, size_t *n)
+/* Op `id` with the body "<body> <k>", for the first k that makes the
+ * version count over the real one (`counts`) or not: what happens next
+ * differs (the first rebuilds what the versions touch). */
+static uint8_t *other_version(msglog *log, msglog_id id, const char *body, int counts, size_t *n)
 {
     size_t len;
     void *real = op_copy(log, "c1", id, &len);
     op o;
     cr_assert_eq(codec_op_decode(&o, real, len), CODEC_OK);
     cr_assert(!o.erased, "fixture: the op must still have its text");
-    o.body = (const uint8_t *)body;
-    o.body_len = strlen(body);
+    uint8_t real_hash[16], hash[16];
+    digest_to_bytes(real_hash, digest_op_content(&o));
+    static char text[64];
+    for (int k = 0;; k++) {
+        snprintf(text, sizeof text, "%s %d", body, k);
+        o.body = (const uint8_t *)text;
+        o.body_len = strlen(text);
+        digest_to_bytes(hash, digest_op_content(&o));
+        if (version_counts_over(hash, real_hash) == counts)
+            break;
+    }
     uint8_t *fake = NULL;
     cr_assert_eq(codec_op_encode(&fake, n, &o, 0), CODEC_OK);
     codec_op_clear(&o);
@@ -236,7 +252,8 @@ static void build_fixture(void)
     for (uint64_t s = 2; s <= 4; s++)
         check_forward(c, a, "c1", 2, (msglog_id){3, s});
     fx.carol1 = op_copy(c, "c1", fx.c1_1, &fx.carol1_n);
-    fx.fake_m1 = other_version(a, fx.m1, "a second version of m1", &fx.fake_m1_n);
+    fx.fake_m1 = other_version(a, fx.m1, "a second version of m1", 1, &fx.fake_m1_n);
+    fx.kept_m1 = other_version(a, fx.m1, "a third version of m1", 0, &fx.kept_m1_n);
 
     /* bob goes on (none of this is in A): an edit, a delete of a message
      * with an edit, a react, a new conversation; the batch for A holds
@@ -349,6 +366,7 @@ static void teardown(void)
 {
     free(fx.carol1);
     free(fx.fake_m1);
+    free(fx.kept_m1);
     for (size_t i = 0; i < fx.n_batch; i++)
         free((void *)fx.batch[i].data);
     tmpdir_remove(root);
@@ -446,17 +464,28 @@ static int op_receive_batch(world *w, opres *r)
     return rc;
 }
 
-/* An equivocation: kept as evidence, and the conversation (with edits,
- * reactions, a delete and pending ops) rebuilt from its versions. */
-static int op_receive_equivocal(world *w, opres *r)
+/* An equivocation: the version kept as evidence, and, when it counts, the
+ * message it replaces rebuilt from its ops (edits, reactions) and every
+ * read marker with it, in a conversation with a delete and pending ops. */
+static int receive_version(world *w, opres *r, const uint8_t *version, size_t n)
 {
     ARM();
-    int rc = msglog_receive(w->a, fx.fake_m1, fx.fake_m1_n);
+    int rc = msglog_receive(w->a, version, n);
     DISARM();
     if (rc != MSGLOG_EEQUIVOCAL)
         return rc == MSGLOG_OK ? MSGLOG_EINVAL : rc;
     r->res = strdup("kept as evidence");
     return MSGLOG_OK;
+}
+
+static int op_receive_equivocal(world *w, opres *r)
+{
+    return receive_version(w, r, fx.fake_m1, fx.fake_m1_n);
+}
+
+static int op_receive_equivocal_kept(world *w, opres *r)
+{
+    return receive_version(w, r, fx.kept_m1, fx.kept_m1_n);
 }
 
 static int op_sync_request(world *w, opres *r)
@@ -916,6 +945,10 @@ Test(alloc_fail, write_batch) { run_op("write_batch", op_write_batch); }
 Test(alloc_fail, receive) { run_op("receive", op_receive); }
 Test(alloc_fail, receive_batch) { run_op("receive_batch", op_receive_batch); }
 Test(alloc_fail, receive_equivocal) { run_op("receive_equivocal", op_receive_equivocal); }
+Test(alloc_fail, receive_equivocal_kept)
+{
+    run_op("receive_equivocal_kept", op_receive_equivocal_kept);
+}
 Test(alloc_fail, sync_request) { run_op("sync_request", op_sync_request); }
 Test(alloc_fail, sync_request_conv) { run_op("sync_request_conv", op_sync_request_conv); }
 Test(alloc_fail, sync_response) { run_op("sync_response", op_sync_response); }
