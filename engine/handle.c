@@ -22,6 +22,7 @@ const char *ml_strerror(int err)
     case MSGLOG_EPENDINGFULL: return "pending buffer full: ops waiting for dependencies were dropped";
     case MSGLOG_EEQUIVOCAL: return "an op reuses an id with different content: refused";
     case MSGLOG_EBUSY: return "the store is in use by another process";
+    case MSGLOG_ENET: return "network failure";
     default: return "unknown error";
     }
 }

@@ -105,6 +105,10 @@ MSGLOG_API const char *msglog_version(void);
 #define MSGLOG_EBUSY    (-14)  /* the store is claimed by another process
                                   (msglog_claim()): msglog_errmsg() names
                                   its pid                                   */
+#define MSGLOG_ENET     (-15)  /* the network failed: resolving, connecting,
+                                  binding, a reset, a timeout, the peer
+                                  ending the session (MSGLOG_EIO is the
+                                  store and the operating system only)      */
 
 /*
  * Static text for an error code.
@@ -849,11 +853,12 @@ MSGLOG_API int msglog_delivery_status(msglog *log, int *out, const char *conv,
  * handle. (msglog_options.clock, the one callback outside network sync,
  * runs synchronously: see msglog_clock_fn.)
  *
- * Errors: MSGLOG_EINVAL for a bad argument, MSGLOG_ENOMEM, MSGLOG_EIO for
- * the network (resolving, connecting, a reset, a timeout, the peer ending
- * the session); a protocol or storage failure of the session keeps its own
- * code (MSGLOG_ECORRUPT, MSGLOG_EVERSION, MSGLOG_EKIND, MSGLOG_ELIMIT,
- * MSGLOG_EMISMATCH, MSGLOG_EFULL...). The text of a failure of
+ * Errors: MSGLOG_EINVAL for a bad argument, MSGLOG_ENOMEM, MSGLOG_ENET for
+ * the network (resolving, connecting, binding, a reset, a timeout, the peer
+ * ending the session), never MSGLOG_EIO, which is the store's; a protocol
+ * or storage failure of the session keeps its own code (MSGLOG_ECORRUPT,
+ * MSGLOG_EVERSION, MSGLOG_EKIND, MSGLOG_ELIMIT, MSGLOG_EMISMATCH,
+ * MSGLOG_EFULL...). The text of a failure of
  * msglog_client_new() or msglog_relay_new() is in msglog_errmsg(log); a
  * connection's is in msglog_conn_info.detail.
  */
@@ -912,7 +917,7 @@ typedef struct msglog_client_options {
                                   Each wait is uniform in [d/2, d]; d starts
                                   over when the connection that failed had
                                   been UP_TO_DATE for 10 s or more */
-    uint32_t timeout_ms;       /* once mode: give up (MSGLOG_EIO) when not
+    uint32_t timeout_ms;       /* once mode: give up (MSGLOG_ENET) when not
                                   done after this long; 0: never */
     uint32_t poll_ms;          /* ops written to this store by another
                                   process (no commit hook sees them) are
@@ -933,11 +938,19 @@ typedef struct msglog_client_options {
                                   (msglog_relay_options.idle_timeout_ms)
                                   does not close a quiet connection; keep it
                                   well below that timeout; 0: 15000 */
+    uint32_t handshake_timeout_ms; /* an attempt (resolving, connecting,
+                                  the relay's HELLO) that has not reached
+                                  SYNCING after this long fails with
+                                  MSGLOG_ENET ("the relay did not answer"):
+                                  a host that accepts and never answers
+                                  must not hold a client for ever (watch
+                                  mode backs off and tries again);
+                                  0: 30000 */
 } msglog_client_options;
 
 #define MSGLOG_CLIENT_OPTIONS_INIT \
     { MSGLOG_CLIENT_OPTIONS_VERSION, NULL, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, \
-      NULL, 0 }
+      NULL, 0, 0 }
 
 /*
  * A client of the relay at opts->host:opts->port, OFFLINE until
@@ -994,7 +1007,7 @@ MSGLOG_API void msglog_client_state(const msglog_client *c, msglog_conn_info *ou
  * @return MSGLOG_OK when the store reached up to date with the relay;
  *         MSGLOG_EINVAL when c is NULL, in watch mode, or while it has not
  *         finished (not started, or still running); else the error that
- *         ended it: MSGLOG_EIO (the network, the relay ending the session,
+ *         ended it: MSGLOG_ENET (the network, the relay ending the session,
  *         timeout_ms), MSGLOG_ENOMEM, or the code of a protocol or storage
  *         failure of the session (see "Errors" above).
  */
@@ -1124,10 +1137,10 @@ typedef struct msglog_relay_options {
  *         or the handle already has a client or relay; MSGLOG_EVERSION when opts->version is not
  *         MSGLOG_RELAY_OPTIONS_VERSION; MSGLOG_EBUSY when another process
  *         claimed the store (msglog_errmsg(): "the store in DIR is in use by
- *         process N"); MSGLOG_ENOMEM; MSGLOG_EIO (resolving, binding,
+ *         process N"); MSGLOG_ENOMEM; MSGLOG_ENET (resolving, binding,
  *         listening).
  *         On error *out is NULL (when out is not) and msglog_errmsg(log)
- *         says why (when log is not NULL); after MSGLOG_EIO the libuv
+ *         says why (when log is not NULL); after MSGLOG_ENET the libuv
  *         handles it made are being closed, so the loop must run (once)
  *         before uv_loop_close().
  */

@@ -30,6 +30,7 @@
 /* A keep-alive this often while connected: a quarter of the relay's
  * default idle timeout (net/relay.c), so three can be lost or late. */
 #define DEFAULT_KEEPALIVE_MS 15000
+#define DEFAULT_HANDSHAKE_TIMEOUT_MS 30000
 
 /* One resolve or connect in flight; `gen` tells whether the attempt it
  * belongs to is still the current one. */
@@ -52,6 +53,7 @@ struct msglog_client {
     msglog_str *convs;        /* owned copies */
     size_t n_convs;
     uint32_t budget, window, backoff_min, backoff_max, timeout_ms, poll_ms, keepalive_ms;
+    uint32_t handshake_timeout_ms;
     msglog_conn_fn on_state;
     msglog_conv_fn on_status, on_received;
     void *ctx;
@@ -61,6 +63,7 @@ struct msglog_client {
     uv_timer_t work;          /* 0 ms: deferred pumps and callbacks */
     uv_timer_t poll;          /* poll_ms: other processes' writes */
     uv_timer_t keepalive;     /* keepalive_ms: an empty frame to the relay */
+    uv_timer_t handshake;     /* handshake_timeout_ms: an attempt's bound */
     int handles;              /* timers whose close callback is due */
     int reqs;                 /* client_req in flight */
     unsigned gen;             /* the current attempt */
@@ -144,6 +147,7 @@ static uint64_t next_random(msglog_client *c)
 }
 
 static void attempt(msglog_client *c);
+static void handshake_expired(uv_timer_t *t);
 
 static void retry_fired(uv_timer_t *t)
 {
@@ -170,6 +174,7 @@ static void failed(msglog_client *c, int err, const char *why)
     c->gen++;
     uv_timer_stop(&c->poll);
     uv_timer_stop(&c->keepalive);
+    uv_timer_stop(&c->handshake);
     if (c->ai) {
         uv_freeaddrinfo(c->ai);
         c->ai = c->ai_next = NULL;
@@ -222,6 +227,7 @@ static void evaluate(msglog_client *c)
     if (phase != SESSION_PHASE_OPEN)
         return;
     if (c->state == MSGLOG_CONN_CONNECTING) {
+        uv_timer_stop(&c->handshake);
         c->last_error = MSGLOG_OK;
         c->detail[0] = '\0';
         if (c->pump.n || c->pump_all)
@@ -458,7 +464,7 @@ static void conn_closed(net_conn *conn, int err, const char *why)
     if (conn->draining) {
         finish_once(c, MSGLOG_OK);
     } else {
-        failed(c, err == MSGLOG_OK ? MSGLOG_EIO : err, why);
+        failed(c, err == MSGLOG_OK ? MSGLOG_ENET : err, why);
     }
     report(c);
 }
@@ -567,12 +573,12 @@ static void try_next_address(msglog_client *c)
     while (ai && ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
         ai = ai->ai_next;
     if (!ai) {
-        failed(c, MSGLOG_EIO, c->conn_err);
+        failed(c, MSGLOG_ENET, c->conn_err);
         return;
     }
     c->ai_next = ai->ai_next;
     if (!(c->conn = net_conn_new(c->loop, &client_ops, c, c->rbuf, READ_BUF, &uv_err))) {
-        failed(c, uv_err == UV_ENOMEM ? MSGLOG_ENOMEM : MSGLOG_EIO, uv_strerror(uv_err));
+        failed(c, uv_err == UV_ENOMEM ? MSGLOG_ENOMEM : MSGLOG_ENET, uv_strerror(uv_err));
         return;
     }
     c->conn->peer = "the relay";
@@ -606,7 +612,7 @@ static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     if (status < 0) {
         char text[256];
         snprintf(text, sizeof text, "cannot resolve %s: %s", c->host, uv_strerror(status));
-        failed(c, MSGLOG_EIO, text);
+        failed(c, MSGLOG_ENET, text);
     } else {
         c->ai = c->ai_next = res;
         snprintf(c->conn_err, sizeof c->conn_err, "cannot connect to %s: no address", c->where);
@@ -627,6 +633,7 @@ static void attempt(msglog_client *c)
     c->up_at = 0;
     c->state = MSGLOG_CONN_CONNECTING;
     c->retry_at = 0;
+    uv_timer_start(&c->handshake, handshake_expired, c->handshake_timeout_ms, 0);
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -642,8 +649,24 @@ static void attempt(msglog_client *c)
         c->reqs--;
         free(r);
         snprintf(text, sizeof text, "cannot resolve %s: %s", c->host, uv_strerror(uv_err));
-        failed(c, MSGLOG_EIO, text);
+        failed(c, MSGLOG_ENET, text);
     }
+}
+
+/* The attempt did not reach SYNCING in time: a host that accepts and never
+ * answers (or a connect that hangs) fails like any other network error. */
+static void handshake_expired(uv_timer_t *t)
+{
+    msglog_client *c = t->data;
+    char text[96];
+
+    if (c->closing || c->finished || c->state != MSGLOG_CONN_CONNECTING)
+        return;
+    snprintf(text, sizeof text, "the relay did not answer within %.1f s",
+             c->handshake_timeout_ms / 1000.0);
+    drop_conn(c, 0, MSGLOG_ENET, text);
+    failed(c, MSGLOG_ENET, text);
+    report(c);
 }
 
 static void deadline_fired(uv_timer_t *t)
@@ -654,8 +677,8 @@ static void deadline_fired(uv_timer_t *t)
     if (c->closing || c->finished)
         return;
     snprintf(text, sizeof text, "timed out after %.1f s", c->timeout_ms / 1000.0);
-    drop_conn(c, 0, MSGLOG_EIO, text);
-    failed(c, MSGLOG_EIO, text);
+    drop_conn(c, 0, MSGLOG_ENET, text);
+    failed(c, MSGLOG_ENET, text);
     report(c);
 }
 
@@ -747,6 +770,8 @@ static int copy_options(msglog_client *c, const msglog_client_options *o)
     c->timeout_ms = o->timeout_ms;
     c->poll_ms = o->poll_ms;
     c->keepalive_ms = o->keepalive_ms ? o->keepalive_ms : DEFAULT_KEEPALIVE_MS;
+    c->handshake_timeout_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms
+                                                      : DEFAULT_HANDSHAKE_TIMEOUT_MS;
     c->on_state = o->on_state;
     c->on_status = o->on_status;
     c->on_received = o->on_received;
@@ -785,8 +810,10 @@ int msglog_client_new(msglog_client **out, msglog *log, struct uv_loop_s *loop,
     if (c->rng == 0)
         c->rng = 1;
     c->retry.data = c->deadline.data = c->work.data = c->poll.data = c->keepalive.data = c;
+    c->handshake.data = c;
     uv_timer_init(loop, &c->poll);
     uv_timer_init(loop, &c->keepalive);
+    uv_timer_init(loop, &c->handshake);
     uv_timer_init(loop, &c->retry);
     uv_timer_init(loop, &c->deadline);
     uv_timer_init(loop, &c->work);
@@ -829,7 +856,7 @@ int msglog_client_result(const msglog_client *c)
 
 void msglog_client_close(msglog_client *c)
 {
-    uv_timer_t *timers[5];
+    uv_timer_t *timers[6];
 
     if (!c || c->closing)
         return;
@@ -849,7 +876,8 @@ void msglog_client_close(msglog_client *c)
     timers[2] = &c->work;
     timers[3] = &c->poll;
     timers[4] = &c->keepalive;
-    for (int i = 0; i < 5; i++) {
+    timers[5] = &c->handshake;
+    for (int i = 0; i < 6; i++) {
         c->handles++;
         uv_close((uv_handle_t *)timers[i], timer_closed);
     }

@@ -137,7 +137,7 @@ static int write_output(net_conn *c, const char **why)
     if ((r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_done)) != 0) {
         free(w);
         *why = uv_strerror(r);
-        return MSGLOG_EIO;
+        return MSGLOG_ENET;
     }
     c->writes++;
     c->write_bytes += len;
@@ -181,7 +181,7 @@ static void write_done(uv_write_t *req, int status)
     if (status < 0) {
         char text[160];
         snprintf(text, sizeof text, "cannot write: %s", uv_strerror(status));
-        net_conn_close(c, 0, MSGLOG_EIO, text);
+        net_conn_close(c, 0, MSGLOG_ENET, text);
     } else if (c->writes == 0 && c->ops->drained) {
         c->ops->drained(c);
     }
@@ -240,7 +240,7 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
             snprintf(text, sizeof text, "%s closed the connection", c->peer);
         else
             snprintf(text, sizeof text, "connection lost: %s", uv_strerror((int)nread));
-        net_conn_close(c, 0, MSGLOG_EIO, text);
+        net_conn_close(c, 0, MSGLOG_ENET, text);
         return;
     }
     if (nread == 0)
@@ -285,7 +285,7 @@ int net_conn_start(net_conn *c, session *s, const char **why)
     set_keepalive(c);
     if ((r = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb)) != 0) {
         *why = uv_strerror(r);
-        return MSGLOG_EIO;
+        return MSGLOG_ENET;
     }
     c->reading = 1;
     return write_output(c, why);
@@ -376,7 +376,7 @@ int net_conn_check(net_conn *c)
     {
         int err = session_error(c->s);
         const char *msg = session_errmsg(c->s);
-        net_conn_close(c, 1, err != MSGLOG_OK ? err : MSGLOG_EIO,
+        net_conn_close(c, 1, err != MSGLOG_OK ? err : MSGLOG_ENET,
                        msg && *msg ? msg : "the session was closed");
     }
     return 1;

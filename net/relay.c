@@ -420,7 +420,7 @@ static void serve(msglog_relay *r, net_conn *c, session *s)
     r->n_conns++;
     relay_log_opened(&r->logger, c);
     if (net_conn_start(c, s, &why) != MSGLOG_OK)
-        net_conn_close(c, 0, MSGLOG_EIO, why);
+        net_conn_close(c, 0, MSGLOG_ENET, why);
 }
 
 static void accepted(uv_stream_t *server, int status)
@@ -516,7 +516,7 @@ static int listen_on(msglog_relay *r, const char *host, uint16_t port)
         ai = req.addrinfo;
     }
     if (e != 0)
-        return session_log_fail(r->log, MSGLOG_EIO, "cannot resolve %s: %s", host, uv_strerror(e));
+        return session_log_fail(r->log, MSGLOG_ENET, "cannot resolve %s: %s", host, uv_strerror(e));
     e = uv_tcp_bind(&r->listener, ai->ai_addr, 0);
     uv_freeaddrinfo(ai);
     if (e == 0)
@@ -524,7 +524,7 @@ static int listen_on(msglog_relay *r, const char *host, uint16_t port)
     if (e == 0)
         e = uv_tcp_getsockname(&r->listener, (struct sockaddr *)&name, &namelen);
     if (e != 0)
-        return session_log_fail(r->log, MSGLOG_EIO, "cannot listen on %s: %s", where, uv_strerror(e));
+        return session_log_fail(r->log, MSGLOG_ENET, "cannot listen on %s: %s", where, uv_strerror(e));
     if (name.ss_family == AF_INET6)
         r->port = ntohs(((struct sockaddr_in6 *)&name)->sin6_port);
     else
@@ -615,7 +615,7 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     if ((e = uv_tcp_init(loop, &r->listener)) != 0) {
         r->closing = 1;
         close_handles(r, 0);
-        return session_log_fail(log, MSGLOG_EIO, "msglog_relay_new: %s", uv_strerror(e));
+        return session_log_fail(log, MSGLOG_ENET, "msglog_relay_new: %s", uv_strerror(e));
     }
     if ((rc = listen_on(r, host, port)) != MSGLOG_OK) {
         r->closing = 1;

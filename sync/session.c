@@ -180,7 +180,7 @@ int session_fail(session *s, uint64_t code, int rc, const char *fmt, ...)
 
 void session_close_with(session *s, uint64_t code, const char *reason)
 {
-    session_fail(s, code, MSGLOG_EIO, "%s", reason);
+    session_fail(s, code, MSGLOG_ENET, "%s", reason);
 }
 
 void session_close_replaced(session *s, const char *reason)
@@ -383,12 +383,12 @@ static int on_error(session *s, const uint8_t *buf, size_t len)
     int rc = codec_error_decode(&e, buf, len);
     char name[32];
     if (rc)
-        return session_fail(s, 0, MSGLOG_EIO, "the peer sent an ERROR that does not decode");
+        return session_fail(s, 0, MSGLOG_ENET, "the peer sent an ERROR that does not decode");
     if (strcmp(session_error_name(e.code), "unknown") != 0)
         snprintf(name, sizeof name, "%s", session_error_name(e.code));
     else
         snprintf(name, sizeof name, "%llu", (unsigned long long)e.code);
-    rc = session_fail(s, 0, MSGLOG_EIO, "the peer ended the session with ERROR %s: %.*s", name,
+    rc = session_fail(s, 0, MSGLOG_ENET, "the peer ended the session with ERROR %s: %.*s", name,
                       (int)e.reason_len, (const char *)e.reason);
     s->err_code = e.code;
     s->err_received = 1;
@@ -537,7 +537,7 @@ void session_free(session *s)
 void session_disconnected(session *s)
 {
     if (s && s->phase != SESSION_PHASE_CLOSED)
-        session_fail(s, 0, MSGLOG_EIO, "the connection closed");
+        session_fail(s, 0, MSGLOG_ENET, "the connection closed");
 }
 
 /* ---- queries ------------------------------------------------------------ */

@@ -33,7 +33,7 @@ __all__ = [
     "version", "Store", "Id", "Message", "ConvInfo", "Status",
     "MsglogError", "InvalidArgument", "NotFound", "Denied", "Limit", "Corrupt",
     "UnknownVersion", "Mismatch", "Full", "NoMemory", "IOFailure", "UnknownKind",
-    "PendingFull", "Equivocal",
+    "PendingFull", "Equivocal", "Busy", "NetworkFailure",
     "MAX_CONV", "MAX_USER", "MAX_BODY", "MAX_KEY", "MAX_WRITE_BATCH",
 ]
 
@@ -111,7 +111,17 @@ class NoMemory(MsglogError):
 
 
 class IOFailure(MsglogError):
-    """MSGLOG_EIO: the operating system, LMDB or the network failed."""
+    """MSGLOG_EIO: the operating system or LMDB failed."""
+
+
+class Busy(MsglogError):
+    """MSGLOG_EBUSY: another process claimed the store (a relay, a watching
+    client); the message names it."""
+
+
+class NetworkFailure(MsglogError):
+    """MSGLOG_ENET: the network failed: resolving, connecting, a reset, a
+    timeout, the relay ending the session."""
 
 
 class UnknownKind(MsglogError):
@@ -144,6 +154,8 @@ _ERRORS = {
     lib.MSGLOG_EKIND: UnknownKind,
     lib.MSGLOG_EPENDINGFULL: PendingFull,
     lib.MSGLOG_EEQUIVOCAL: Equivocal,
+    lib.MSGLOG_EBUSY: Busy,
+    lib.MSGLOG_ENET: NetworkFailure,
 }
 
 
@@ -594,8 +606,8 @@ class Store:
         takes what it has, for the conversations `convs` (default: every
         conversation either side holds). Blocks until done, or until
         `timeout` seconds (default: no limit), and is not interrupted by
-        signals (KeyboardInterrupt comes after). Raises IOFailure for the
-        network (refused, cut, timed out), another MsglogError for a protocol
+        signals (KeyboardInterrupt comes after). Raises NetworkFailure for
+        the network (refused, cut, timed out), another MsglogError for a protocol
         or storage failure, with the connection's detail as message."""
         if signal.getsignal(signal.SIGPIPE) != signal.SIG_IGN:
             raise RuntimeError("network sync needs SIGPIPE ignored "

@@ -130,7 +130,7 @@ def test_no_memory(tmp_path):
 def test_every_code_has_its_class():
     codes = [getattr(lib, n) for n in dir(lib) if n.startswith("MSGLOG_E")]
     classes = {msglog._error(code, "").__class__ for code in codes}
-    assert len(classes) == len(codes) == 13
+    assert len(classes) == len(codes) == 15
     assert msglog.MsglogError not in classes
     assert type(msglog._error(-99, "")) is msglog.MsglogError
     assert str(msglog._error(-99, "")) == "unknown error"

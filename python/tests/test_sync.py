@@ -109,13 +109,13 @@ def test_network_sync_through_a_relay(stores, relay):
     assert view(d)["plans"] == views[0]["plans"]
 
 
-def test_network_failure_raises_io_failure(stores):
+def test_network_failure_raises_network_failure(stores):
     store = stores("a", 1, "alice")
     store.send("team", "hi")
     with socket.socket() as s:    # bound, not listening: connecting is refused
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-        with pytest.raises(msglog.IOFailure) as caught:
+        with pytest.raises(msglog.NetworkFailure) as caught:
             store.sync("127.0.0.1", port, timeout=60)
     assert caught.value.message
     with pytest.raises(msglog.InvalidArgument):

@@ -639,17 +639,17 @@ Test(net_client, refused)
     for (size_t i = 0; i < a.n_evs; i++)
         cr_assert(a.evs[i].state == MSGLOG_CONN_CONNECTING ||
                   (i + 1 == a.n_evs && a.evs[i].state == MSGLOG_CONN_OFFLINE), "states:%s", seq);
-    cr_assert_eq(msglog_client_result(a.client), MSGLOG_EIO, "states:%s", seq);
+    cr_assert_eq(msglog_client_result(a.client), MSGLOG_ENET, "states:%s", seq);
     {
         const ev *e = &a.evs[a.n_evs - 1];
         msglog_conn_info st;
-        cr_assert_eq(e->last_error, MSGLOG_EIO, "states:%s", seq);
+        cr_assert_eq(e->last_error, MSGLOG_ENET, "states:%s", seq);
         cr_assert(strstr(e->detail, where) != NULL, "detail \"%s\" does not name %s", e->detail,
                   where);
         cr_log_info("refused: \"%s\"", e->detail);
         msglog_client_state(a.client, &st);
         cr_assert_eq(st.state, MSGLOG_CONN_OFFLINE);
-        cr_assert_eq(st.last_error, MSGLOG_EIO);
+        cr_assert_eq(st.last_error, MSGLOG_ENET);
         cr_assert(strstr(st.detail, where) != NULL, "detail \"%s\"", st.detail);
     }
     cr_assert_eq(a.n_received + a.n_status, 0);
@@ -684,9 +684,12 @@ static void free_on_close(uv_handle_t *h)
     free(h);
 }
 
-Test(net_client, silent)
+/* A listener that accepts and never answers: the client gives up after
+ * `timeout` ms, through the whole run's timeout_ms (handshake 0) or the
+ * attempt's own handshake_timeout_ms, with MSGLOG_ENET. */
+static void expect_silence_ends(uint32_t timeout_ms, uint32_t handshake_ms, uint32_t timeout,
+                                const char *detail)
 {
-    enum { TIMEOUT = 300 };
     device a;
     silent s;
     struct sockaddr_in addr;
@@ -703,7 +706,8 @@ Test(net_client, silent)
     device_init(&a, "alice", 10, "alice");
     say(a.log, "alice", 0);
     msglog_client_options o = device_options(&a, port, 0);
-    o.timeout_ms = TIMEOUT;
+    o.timeout_ms = timeout_ms;
+    o.handshake_timeout_ms = handshake_ms;
     uv_update_time(&loop);
     uint64_t t0 = mono_ms();
     device_connect(&a, &o);
@@ -712,12 +716,12 @@ Test(net_client, silent)
     uint64_t took = e->mono - t0;
     dump_evs(&a, seq, sizeof seq);
     cr_assert_eq(s.n_conns, 1, "the listener accepted %d connections", s.n_conns);
-    cr_assert_eq(msglog_client_result(a.client), MSGLOG_EIO, "states:%s", seq);
-    cr_assert_eq(e->last_error, MSGLOG_EIO, "states:%s", seq);
-    cr_assert_str_not_empty(e->detail);
+    cr_assert_eq(msglog_client_result(a.client), MSGLOG_ENET, "states:%s", seq);
+    cr_assert_eq(e->last_error, MSGLOG_ENET, "states:%s", seq);
+    cr_assert(strstr(e->detail, detail), "detail \"%s\"", e->detail);
     for (size_t i = 0; i + 1 < a.n_evs; i++)
         cr_assert_eq(a.evs[i].state, MSGLOG_CONN_CONNECTING, "states:%s", seq);
-    cr_assert_geq(took + 5, TIMEOUT, "gave up after %" PRIu64 " ms", took);
+    cr_assert_geq(took + 5, timeout, "gave up after %" PRIu64 " ms", took);
     /* How much later it gave up depends on the machine's load: the wait's
      * own bound (WAIT_MS) is the only upper one. */
     cr_assert_lt(took, WAIT_MS, "gave up after %" PRIu64 " ms", took);
@@ -728,6 +732,17 @@ Test(net_client, silent)
     for (int i = 0; i < s.n_conns; i++)
         uv_close((uv_handle_t *)s.conns[i], free_on_close);
     finish_loop();
+}
+
+Test(net_client, silent)
+{
+    expect_silence_ends(300, 0, 300, "timed out");
+}
+
+/* Without a timeout of its own, the handshake's bounds the attempt. */
+Test(net_client, silent_handshake)
+{
+    expect_silence_ends(0, 300, 300, "did not answer");
 }
 
 /* A device that connects again (here: a second store of the same replica)
@@ -988,10 +1003,10 @@ Test(net_client, args)
     rc = msglog_client_new(&c2, rlog, &loop, &ok);
     cr_assert_eq(rc, MSGLOG_EINVAL, "a client on a handle with a relay -> %d", rc);
     cr_assert_null(c2);
-    /* A port in use: MSGLOG_EIO, its handles closed on the loop. */
+    /* A port in use: MSGLOG_ENET, its handles closed on the loop. */
     r2 = (msglog_relay *)&loop;
     rc = msglog_relay_new(&r2, other, &loop, HOST, msglog_relay_port(r), NULL);
-    cr_assert_eq(rc, MSGLOG_EIO, "a relay on a port in use -> %d", rc);
+    cr_assert_eq(rc, MSGLOG_ENET, "a relay on a port in use -> %d", rc);
     cr_assert_null(r2);
     cr_assert_str_not_empty(msglog_errmsg(other));
     cr_log_info("port in use: \"%s\"", msglog_errmsg(other));
