@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import time
 
 
@@ -78,3 +79,20 @@ class Bg:
         self.kill(signal.SIGTERM)
         rc = self.wait(timeout)
         check(rc in (0, -signal.SIGTERM), "%s exited %s on SIGTERM" % (self.name, rc))
+
+
+def parse_args(argv, n_args, doc):
+    """argv[1:] as (the n_args positional arguments, the --only list or
+    None, --keep), or None after printing doc for a wrong count."""
+    args = argv[1:]
+    keep = "--keep" in args
+    only = None
+    if "--only" in args:
+        i = args.index("--only")
+        only = args[i + 1].split(",")
+        del args[i:i + 2]
+    args = [a for a in args if a != "--keep"]
+    if len(args) != n_args:
+        print(doc.strip(), file=sys.stderr)
+        return None
+    return args, only, keep

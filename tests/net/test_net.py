@@ -28,7 +28,7 @@ import threading
 import time
 import random
 
-from harness import Bg, Fail, check, env_int, tail
+from harness import Bg, Fail, check, env_int, parse_args, tail
 
 HOST = "127.0.0.1"
 SKIP = 77
@@ -856,17 +856,10 @@ SCENARIOS = [("proxy", scenario_proxy), ("a", scenario_a), ("b", scenario_b),
 
 
 def main(argv):
-    args = argv[1:]
-    keep = "--keep" in args
-    only = None
-    if "--only" in args:
-        i = args.index("--only")
-        only = args[i + 1].split(",")
-        del args[i:i + 2]
-    args = [a for a in args if a != "--keep"]
-    if len(args) != 2:
-        print(__doc__.strip(), file=sys.stderr)
+    parsed = parse_args(argv, 2, __doc__)
+    if parsed is None:
         return 2
+    args, only, keep = parsed
     msglog, proxy = (os.path.abspath(a) for a in args)
     seed = int(os.environ.get("MSGLOG_NET_SEED") or time.time_ns() % 2**32)
     print("test_net: seed %d (rerun with MSGLOG_NET_SEED=%d)" % (seed, seed), flush=True)
