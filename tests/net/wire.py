@@ -137,10 +137,14 @@ def op_send(conv, replica, seq, hlc, user, body, deps=()):
 
 
 class Peer:
-    """A blocking TCP peer that writes and reads whole frames."""
+    """A blocking TCP peer that writes and reads whole frames. sndbuf sets
+    the kernel's send buffer, so that a large send_raw is all in the kernel
+    at once and reaches the relay whether or not this process runs."""
 
-    def __init__(self, host, port, timeout=30):
+    def __init__(self, host, port, timeout=30, sndbuf=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if sndbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
         self.buf = b""
 
     def send(self, payload):
@@ -171,3 +175,11 @@ class Peer:
 
     def close(self):
         self.sock.close()
+
+
+def vv_of(entries, replica):
+    """The seq of replica in a flat vector [replica, seq, ...] (0: none)."""
+    for i in range(0, len(entries), 2):
+        if entries[i] == replica:
+            return entries[i + 1]
+    return 0

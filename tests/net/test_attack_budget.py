@@ -1,0 +1,446 @@
+#!/usr/bin/env python3
+"""The bounded relay under attack: a real `msglog relay` on 127.0.0.1,
+started with a small memory budget, against hostile peers spoken by hand
+(wire.py), one scenario per attack of the hardening issue "Bounded relay":
+
+  a  subscribers of every conversation (window 64, budget 4 MiB) that never
+     read
+  b  WANT of a whole conversation, repeated, never reading
+  c  unfinished batches (frames with more=true that never end)
+  d  a flood of 1-op batches: fairness, counted, and an honest sync's time
+
+usage: test_attack_budget.py MSGLOG [--only a,b,c,d] [--keep]
+
+Each scenario prints its figures (peak RSS: VmHWM of /proc/PID/status;
+honest sync times) and asserts on bounds with a wide margin: the growth of
+the relay's peak RSS during an attack stays under 4 times the budget, an
+honest sync completes, and (d) the flood batches the relay commits during
+an honest session are a small multiple of that session's own frames.
+Nothing waits on a clock: every step waits for bytes (a HELLO, an ACK, an
+ERROR, the answer to a marker) or a process exit; timeouts only bound hangs.
+No random choices.
+
+Environment: MSGLOG_ATTACK_FULL=1 runs the issue's sizes (a 16 MB
+conversation, 50 subscribers, 30 WANT repeaters, 10 batches of 60 MiB);
+MSGLOG_ATTACK_RELAY_ARGS (default "--memory-budget 16M") are the relay's
+extra options: "" runs a relay with its default budget, or one that has no
+such option, for the "before" figures of docs/reliability.md (the bounds
+are still those of a 16 MiB budget).
+"""
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+from harness import Bg, Fail, check, parse_args, tail
+import wire
+
+HOST = "127.0.0.1"
+FULL = os.environ.get("MSGLOG_ATTACK_FULL") == "1"
+RELAY_ARGS = shlex.split(os.environ.get("MSGLOG_ATTACK_RELAY_ARGS", "--memory-budget 16M"))
+MiB = 1 << 20
+HLC0 = 1700000000000 << 16
+SEEDER = 30                      # the replica that wrote the big conversation
+
+
+def budget_bytes():
+    """The budget the bounds are taken from: the relay's --memory-budget."""
+    if "--memory-budget" in RELAY_ARGS:
+        v = RELAY_ARGS[RELAY_ARGS.index("--memory-budget") + 1]
+        mult = {"K": 1 << 10, "M": MiB, "G": 1 << 30}.get(v[-1:].upper(), 1)
+        return int(v.rstrip("kKmMgG")) * mult
+    return 16 * MiB
+
+
+def hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise Fail("no VmHWM for pid %d" % pid)
+
+
+class Tester:
+    def __init__(self, msglog, root):
+        self.msglog, self.root = msglog, root
+        self.logdir = os.path.join(root, "logs")
+        os.makedirs(self.logdir)
+        self.bgs, self.n, self.replica = [], 0, 100
+
+    def serial(self):
+        self.n += 1
+        return self.n
+
+    def next_replica(self):
+        self.replica += 1
+        return self.replica
+
+    def path(self, name):
+        return os.path.join(self.root, name)
+
+    def cli(self, *args, timeout=60):
+        r = subprocess.run([self.msglog] + list(args), capture_output=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL)
+        if r.returncode != 0:
+            raise Fail("msglog %s: exit %d\n%s" % (" ".join(args[:4]), r.returncode, tail(r.stderr)))
+        return r
+
+    def relay(self, name):
+        b = Bg(self, "relay-" + name, [self.msglog, "relay", "--listen", "%s:0" % HOST,
+                                       "--dir", self.path(name)] + RELAY_ARGS)
+        return b, int(b.wait_line(r"^listening \S+:(\d+)$").group(1))
+
+    def honest_sync(self, port, name, convs=(), expect=None, timeout=60):
+        """A fresh device that writes one message to "chat" and syncs convs
+        (none: every conversation, so it downloads all the relay holds).
+        expect: {conv: messages it must then show}. @return the seconds the
+        sync took; fails unless it exits 0."""
+        d = self.path(name)
+        self.cli("init", "--dir", d, "--replica", str(self.next_replica()), "--user", "dave")
+        self.cli("send", "--dir", d, "chat", "hello from " + name)
+        args = [self.msglog, "sync", "--connect", "%s:%d" % (HOST, port), "--dir", d,
+                "--timeout", str(timeout)]
+        for c in convs:
+            args += ["--conv", c]
+        t0 = time.monotonic()
+        r = subprocess.run(args, capture_output=True, timeout=timeout + 30, stdin=subprocess.DEVNULL)
+        dt = time.monotonic() - t0
+        check(r.returncode == 0, "the honest sync %s exited %d after %.1fs\n%s"
+              % (name, r.returncode, dt, tail(r.stderr)))
+        for conv, count in (expect or {}).items():
+            shown = len(json.loads(self.cli("show", "--dir", d, conv, "--json").stdout)["messages"])
+            check(shown == count, "%s shows %d messages of %s, not %d" % (name, shown, conv, count))
+        return dt
+
+    def stop_all(self):
+        for b in self.bgs:
+            b.kill()
+            b.p.wait()
+        self.bgs = []
+
+
+# --- hostile and helper peers ------------------------------------------------
+
+def hello_reply(p):
+    m = p.recv()
+    check(m is not None and m[1] == wire.HELLO, "the relay did not answer HELLO: %r" % (m,))
+    return m
+
+
+def seed(port, conv, count, size):
+    """Writes count messages of size bytes into conv at the relay, as
+    replica SEEDER, and waits for every ACK."""
+    p = wire.Peer(HOST, port)
+    p.send(wire.hello(SEEDER, "carol"))
+    hello_reply(p)
+    body = "x" * size
+    per_batch = max(1, (200 << 10) // size)
+    batches = 0
+    for first in range(1, count + 1, per_batch):
+        ops = [wire.op_send(conv, SEEDER, s, HLC0 + s, "carol", body)
+               for s in range(first, min(count, first + per_batch - 1) + 1)]
+        batches += 1
+        p.send(wire.batch(batches, conv, ops))
+    acked = 0
+    while acked < batches:
+        m = p.recv()
+        check(m is not None, "the relay closed while seeding")
+        check(m[1] != wire.ERROR, "the relay refused the seed: %r" % (m,))
+        acked += m[1] == wire.ACK
+    p.close()
+
+
+def prepared_relay(t, name, conv_msgs, body):
+    """A relay holding `conv_msgs` messages in "big", after one honest
+    device downloaded them all (so the store's pages and the relay's normal
+    buffers are in its peak RSS before the attack). @return relay, port,
+    the peak RSS in kB before the attack."""
+    relay, port = t.relay(name)
+    if conv_msgs:
+        seed(port, "big", conv_msgs, body)
+    t.honest_sync(port, name + "-warm", expect={"big": conv_msgs} if conv_msgs else None)
+    return relay, port, hwm_kb(relay.p.pid)
+
+
+def check_peak(relay, rss0, what):
+    """The growth of the relay's peak RSS stays under 4 budgets."""
+    peak = hwm_kb(relay.p.pid)
+    bound = 4 * budget_bytes() // 1024
+    check(peak - rss0 <= bound, "%s: the relay's peak RSS grew by %d kB (from %d to %d), over %d kB "
+          "(4 x the budget)" % (what, peak - rss0, rss0, peak, bound))
+    return peak
+
+
+def honest_under_attack(t, relay, port, rss0, peers, name, what, expect):
+    """An honest sync while the hostile peers are connected, then the check
+    of the relay's peak RSS. @return the sync's seconds and the peak."""
+    dt = t.honest_sync(port, name, expect=expect)
+    peak = check_peak(relay, rss0, what)
+    for p in peers:
+        p.close()
+    relay.stop()
+    return dt, peak
+
+
+def figures(rss0, peak, **more):
+    f = {"peak RSS before the attack": "%.1f MB" % (rss0 / 1024),
+         "peak RSS after": "%.1f MB (+%.1f MB; budget %.0f MiB)" % (peak / 1024, (peak - rss0) / 1024,
+                                                                   budget_bytes() / MiB)}
+    f.update(more)
+    return f
+
+
+# --- a: subscribers that never read -----------------------------------------
+
+def scenario_a(t):
+    msgs, body, subs = (4000, 4000, 50) if FULL else (1000, 4000, 50)
+    relay, port, rss0 = prepared_relay(t, "a-relay", msgs, body)
+    peers = []
+    for i in range(subs):
+        p = wire.Peer(HOST, port)
+        p.send(wire.hello(1000 + i, "sub%d" % i, all_convs=True, budget=4 * MiB, window=64))
+        # The relay queues its HELLO before it streams: once it is read, the
+        # relay has done what it does for this subscriber on its own.
+        hello_reply(p)
+        peers.append(p)
+    dt, peak = honest_under_attack(t, relay, port, rss0, peers, "a-honest",
+                                   "%d subscribers that never read" % subs, {"big": msgs})
+    return figures(rss0, peak, subscribers="%d of a %.1f MB conversation" % (subs, msgs * body / 1e6),
+                   **{"honest sync under the attack": "%.2fs" % dt})
+
+
+# --- b: WANT repeaters ---------------------------------------------------------
+
+def scenario_b(t):
+    msgs, body, conns, wants = (4000, 4000, 30, 8) if FULL else (1000, 4000, 10, 4)
+    relay, port, rss0 = prepared_relay(t, "b-relay", msgs, body)
+    ids = [(SEEDER, s) for s in range(1, msgs + 1)]
+    peers = []
+    for i in range(conns):
+        p = wire.Peer(HOST, port)
+        # It holds the whole conversation already (nothing is streamed to
+        # it) and asks for all of it again, `wants` times, reading nothing.
+        p.send(wire.hello(2000 + i, "want%d" % i, convs=[("big", [(SEEDER, msgs)], None)]))
+        hello_reply(p)
+        p.send_raw(b"".join(wire.frame(wire.want("big", ids)) for _ in range(wants)))
+        peers.append(p)
+    # The WANTs were in the relay's socket before this device connected.
+    dt, peak = honest_under_attack(t, relay, port, rss0, peers, "b-honest",
+                                   "%d connections repeating WANT" % conns, {"big": msgs})
+    return figures(rss0, peak, repeaters="%d x %d WANTs of a %.1f MB conversation"
+                   % (conns, wants, msgs * body / 1e6), **{"honest sync under the attack": "%.2fs" % dt})
+
+
+# --- c: unfinished batches -----------------------------------------------------
+
+def stage_and_mark(p, total, result):
+    """Sends frames of batch 1 with more=true, `total` op bytes in all, then
+    a WANT: a relay that staged everything answers it (an empty BATCH and
+    an empty REPAIR), one that refused the batch has sent ERROR."""
+    op = b"\x01" * (60 << 10)
+    frame = wire.frame(wire.batch(1, "stage", [op] * 16, more=True))
+    try:
+        for _ in range(0, total, 16 * len(op)):
+            p.send_raw(frame)
+        p.send(wire.want("stage", [(1, 1)]))
+    except OSError as e:
+        result["send"] = str(e)
+
+
+def scenario_c(t):
+    conns, total = (10, 60 * MiB) if FULL else (10, 12 * MiB)
+    relay, port, rss0 = prepared_relay(t, "c-relay", 0, 0)
+    peers, results, threads = [], [], []
+    for i in range(conns):
+        p = wire.Peer(HOST, port)
+        p.send(wire.hello(3000 + i, "stager%d" % i))
+        hello_reply(p)
+        peers.append(p)
+        results.append({})
+    for p, res in zip(peers, results):
+        th = threading.Thread(target=stage_and_mark, args=(p, total, res), daemon=True)
+        th.start()
+        threads.append(th)
+    outcomes = []
+    for p in peers:
+        while True:   # until ERROR or the marker's REPAIR
+            m = p.recv()
+            if m is None or m[1] in (wire.ERROR, wire.REPAIR):
+                break
+        outcomes.append(m)
+    for th in threads:
+        th.join(60)
+    peak = check_peak(relay, rss0, "%d unfinished batches of %d MiB" % (conns, total // MiB))
+    limits = sum(1 for m in outcomes if m is not None and m[1] == wire.ERROR and m[2] == 4)
+    held = sum(1 for m in outcomes if m is not None and m[1] == wire.REPAIR)
+    check(limits + held == conns, "stagers ended otherwise: %r" % [m and m[:3] for m in outcomes])
+    reason = next((m[3].decode() for m in outcomes if m is not None and m[1] == wire.ERROR), "")
+    dt = t.honest_sync(port, "c-honest")
+    for p in peers:
+        p.close()
+    relay.stop()
+    return figures(rss0, peak, stagers="%d x %d MiB: %d closed with ERROR limit, %d held"
+                   % (conns, total // MiB, limits, held), reason=reason,
+                   **{"honest sync after": "%.2fs" % dt})
+
+
+# --- d: a flood of 1-op batches ----------------------------------------------
+
+class Flooder:
+    """Sends `count` 1-op batches of conv "flood" as fast as the relay
+    takes them, and reads what the relay sends in a thread (so the budget
+    never slows it: what is tested is the loop's fairness)."""
+
+    def __init__(self, port, replica, count):
+        self.p = wire.Peer(HOST, port)
+        self.replica, self.count = replica, count
+        self.acked = threading.Event()
+        self.p.send(wire.hello(replica, "mallory", budget=1 << 20, window=64))
+        hello_reply(self.p)
+        threading.Thread(target=self.read, daemon=True).start()
+        threading.Thread(target=self.send, daemon=True).start()
+
+    def send(self):
+        chunk = []
+        try:
+            for k in range(1, self.count + 1):
+                op = wire.op_send("flood", self.replica, k, HLC0 + k, "mallory", "x")
+                chunk.append(wire.frame(wire.batch(k, "flood", [op])))
+                if len(chunk) == 512 or k == self.count:
+                    self.p.send_raw(b"".join(chunk))
+                    chunk = []
+        except OSError:
+            pass
+
+    def read(self):
+        try:
+            while True:
+                m = self.p.recv()
+                if m is None:
+                    return
+                if m[1] == wire.ACK:
+                    self.acked.set()
+        except (OSError, ValueError):
+            return
+
+    def wait_acked(self):
+        check(self.acked.wait(60), "the relay acknowledged none of the flood")
+
+    def close(self):
+        self.p.close()
+
+
+def honest_session(port, uploads, ops_per_batch, body):
+    """A device (replica 20) sends HELLO and `uploads` batches of conv "hon"
+    in one write, before reading anything, so that its frames wait in the
+    relay's socket and each of its turns finds one. Its HELLO lists "flood"
+    with window 1 and budget 1 (one op of it streamed, never acknowledged):
+    the relay's HELLO then carries the flood's vector at this session's
+    start, and its STATUS of "flood" the vector later.
+    @return the flood batches the relay committed from this session's HELLO
+    to the STATUS that follows its last ACK, and that last count."""
+    p = wire.Peer(HOST, port, timeout=120, sndbuf=16 * MiB)
+    out = [wire.frame(wire.hello(20, "bob", convs=[("flood", [], None)], budget=1, window=1))]
+    seq = 0
+    for b in range(1, uploads + 1):
+        ops = []
+        for _ in range(ops_per_batch):
+            seq += 1
+            ops.append(wire.op_send("hon", 20, seq, HLC0 + seq, "bob", "b" * body))
+        out.append(wire.frame(wire.batch(b, "hon", ops)))
+    p.send_raw(b"".join(out))
+    h = hello_reply(p)
+    flood = [c for c in h[7] if c[0] == b"flood"]
+    at_hello = wire.vv_of(flood[0][1], 40) if flood else 0
+    acks = 0
+    while acks < uploads:
+        m = p.recv()
+        check(m is not None and m[1] != wire.ERROR, "the honest session ended: %r" % (m,))
+        acks += m[1] == wire.ACK and m[3] == b"hon"
+    while True:
+        m = p.recv()
+        check(m is not None, "the relay closed the honest session")
+        if m[1] == wire.STATUS and m[2] == b"flood":
+            at_end = wire.vv_of(m[3], 40)
+            break
+    p.close()
+    return at_end - at_hello, at_end
+
+
+def scenario_d(t):
+    flood = 20000
+    uploads, ops_per_batch, body = 16, 48, 4000
+    relay, port = t.relay("d-relay")
+    f = Flooder(port, 40, flood)
+    f.wait_acked()
+    during, at_end = honest_session(port, uploads, ops_per_batch, body)
+    f.close()
+    frames = uploads + 1
+    print("    flood batches committed during the honest session: %d (its frames: %d)"
+          % (during, frames), flush=True)
+    check(at_end < flood, "the flood ended before the honest session (%d): nothing was measured"
+          % at_end)
+    check(during <= 4 * frames + 16, "the relay committed %d flood batches during an honest session "
+          "of %d frames (at most %d allowed)" % (during, frames, 4 * frames + 16))
+    # A device syncing its own conversation, on an idle relay, then beside
+    # a new flooder.
+    idle = t.honest_sync(port, "d-idle", convs=["chat"], expect={"chat": 1})
+    f2 = Flooder(port, 41, flood)
+    f2.wait_acked()
+    flooded = t.honest_sync(port, "d-flooded", convs=["chat"], expect={"chat": 2})
+    f2.close()
+    relay.stop()
+    return {"flood batches during an honest session": "%d, for its %d frames (%d batches of %d KB)"
+            % (during, frames, uploads, ops_per_batch * body // 1000),
+            "honest sync, idle relay": "%.2fs" % idle,
+            "honest sync, under a flood": "%.2fs" % flooded}
+
+
+SCENARIOS = [("a", scenario_a), ("b", scenario_b), ("c", scenario_c), ("d", scenario_d)]
+
+
+def main(argv):
+    parsed = parse_args(argv, 1, __doc__)
+    if parsed is None:
+        return 2
+    args, only, keep = parsed
+    root = tempfile.mkdtemp(prefix="msglog-attack-")
+    t = Tester(os.path.abspath(args[0]), root)
+    print("test_attack_budget: relay options %r, %s sizes" % (RELAY_ARGS, "full" if FULL else "default"),
+          flush=True)
+    failed, t_all = [], time.monotonic()
+    for name, fn in SCENARIOS:
+        if only and name not in only:
+            continue
+        t0 = time.monotonic()
+        print("scenario %s ..." % name, flush=True)
+        try:
+            figs = fn(t)
+            print("scenario %s: ok in %.1fs" % (name, time.monotonic() - t0))
+            for k, v in figs.items():
+                print("    %s: %s" % (k, v))
+        except (Fail, OSError, subprocess.TimeoutExpired) as e:
+            failed.append(name)
+            print("scenario %s: FAILED after %.1fs: %s" % (name, time.monotonic() - t0, e))
+            for b in t.bgs:
+                print("    --- %s, stderr:" % b.name)
+                print(tail(b.text(b.err)))
+        finally:
+            t.stop_all()
+        sys.stdout.flush()
+    if keep or failed:
+        print("test_attack_budget: stores and logs kept in %s" % root)
+    else:
+        shutil.rmtree(root, ignore_errors=True)
+    print("test_attack_budget: %s in %.1fs" % ("FAILED: " + ",".join(failed) if failed else "all passed",
+                                              time.monotonic() - t_all))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
