@@ -905,9 +905,22 @@ typedef struct msglog_relay_options {
     uint32_t hello_timeout_ms;   /* a connection that sent no HELLO this
                                     long after it was accepted is closed;
                                     0: 30,000 */
+    size_t memory_budget;        /* bytes the relay holds for its peers,
+                                    all connections together: batches being
+                                    received, output not yet written (also
+                                    what the kernel has not taken), WANT
+                                    answers being sent. Each of n open
+                                    connections has budget / n; over it, the
+                                    relay stops reading from it and sending
+                                    to it until its peer has read; a
+                                    connection whose batch alone does not
+                                    fit its share is closed with ERROR
+                                    limit (docs/protocol.md 8). Give about
+                                    1 MiB per connection at least; 0:
+                                    1 GiB */
 } msglog_relay_options;
 
-#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0 }
+#define MSGLOG_RELAY_OPTIONS_INIT { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0 }
 
 /*
  * A relay serving the store `log` on host:port (an address or a name,

@@ -14,7 +14,9 @@
  * A connection that fails (protocol, storage, network) is closed alone; a
  * device that connects again replaces its older connection (ERROR
  * replaced); a connection that sends no HELLO within hello_timeout_ms is
- * dropped, and at most max_conns are served at a time (msglog_relay_options). */
+ * dropped, and at most max_conns are served at a time (msglog_relay_options).
+ * What connections hold is counted in one memory budget, shared by all
+ * (net/budget.h); pacing it is net/conn.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,7 @@
 #define DEFAULT_MAX_CONNS 10000
 #define DEFAULT_HELLO_TIMEOUT_MS 30000
 #define SWEEP_MS 5000           /* at most; shorter for a shorter hello timeout */
+#define DEFAULT_MEMORY_BUDGET ((size_t)1 << 30)
 
 struct msglog_relay {
     msglog *log;
@@ -47,6 +50,7 @@ struct msglog_relay {
     int hellos_lost;          /* a note was lost: check every connection */
     int accept_stalled;       /* a connection is waiting to be accepted */
     int closing;
+    net_budget budget;        /* opts.memory_budget, shared by connections */
 };
 
 static void work_fired(uv_timer_t *t);
@@ -261,6 +265,7 @@ static void accepted(uv_stream_t *server, int status)
         return;
     }
     c->peer = "the device";
+    c->budget = &r->budget;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         net_conn_discard(c);
         return;
@@ -369,6 +374,8 @@ static msglog_relay_options relay_options(const msglog_relay_options *opts)
         o.max_conns = DEFAULT_MAX_CONNS;
     if (!o.hello_timeout_ms)
         o.hello_timeout_ms = DEFAULT_HELLO_TIMEOUT_MS;
+    if (!o.memory_budget)
+        o.memory_budget = DEFAULT_MEMORY_BUDGET;
     return o;
 }
 
@@ -398,6 +405,7 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     r->log = log;
     r->loop = loop;
     r->opts = relay_options(opts);
+    net_budget_init(&r->budget, r->opts.memory_budget);
     r->work.data = r->sweep.data = r->listener.data = r;
     uv_timer_init(loop, &r->work);
     uv_timer_init(loop, &r->sweep);

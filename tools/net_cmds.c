@@ -15,6 +15,9 @@
 #include <time.h>
 
 #include <uv.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli_util.h"
 #include "msglog.h"
@@ -92,6 +95,7 @@ static void run_finish(net_run *n)
 
 static const char relay_usage[] =
     "usage: msglog relay --listen HOST:PORT --dir DIR [--replica N] [--user U]\n"
+    "                    [--memory-budget BYTES]\n"
     "  Runs a relay on the store in DIR: it accepts devices (`msglog sync`),\n"
     "  keeps what they send, pushes every new message to every connected\n"
     "  device of the conversation, and tracks what each device has, for\n"
@@ -99,7 +103,24 @@ static const char relay_usage[] =
     "  \"listening HOST:PORT\" on stdout. It runs until SIGINT or SIGTERM.\n"
     "  A new DIR gets a store of replica N (default 1) of user U (default\n"
     "  \"relay\"); for an existing store, --replica and --user, when given,\n"
-    "  must match it.\n";
+    "  must match it.\n"
+    "  --memory-budget BYTES  what the relay holds for its devices, all\n"
+    "                   together (batches being received, output not yet\n"
+    "                   written); each of n connections gets BYTES / n and is\n"
+    "                   slowed, or closed with ERROR limit, beyond it. A\n"
+    "                   suffix K, M or G counts KiB, MiB, GiB. Default 1G.\n";
+
+/* Large buffers (batches, a WANT's answer) are mapped for themselves and
+ * given back to the system when freed. glibc raises this threshold after
+ * the first large free, and then serves them from the heap, which keeps
+ * what peers made the relay hold long after it was freed: the relay's
+ * memory would follow its peaks, not its budget (docs/reliability.md). */
+static void release_large_buffers(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
 
 /* Opens the relay's store, creating it when DIR holds none. */
 static int relay_open(msglog **log, const char *dir, const char *replica_s, const char *user)
@@ -145,12 +166,16 @@ static int relay_open(msglog **log, const char *dir, const char *replica_s, cons
 int relay_main(int argc, char **argv)
 {
     const char *listen = NULL, *dir = NULL, *replica_s = NULL, *user = NULL, *pos[1];
+    const char *budget_s = NULL;
     size_t n_pos;
     cli_opt opts[] = { { "listen", &listen, NULL, NULL, NULL },
                        { "dir", &dir, NULL, NULL, NULL },
                        { "replica", &replica_s, NULL, NULL, NULL },
                        { "user", &user, NULL, NULL, NULL },
+                       { "memory-budget", &budget_s, NULL, NULL, NULL },
                        { NULL, NULL, NULL, NULL, NULL } };
+    msglog_relay_options ro = MSGLOG_RELAY_OPTIONS_INIT;
+    uint64_t budget = 0;
     char host[256];
     uint16_t port;
     msglog *log = NULL;
@@ -164,6 +189,12 @@ int relay_main(int argc, char **argv)
     if (cli_parse_hostport(listen, host, sizeof host, &port, 1) != 0)
         return cli_usage_error("relay", relay_usage,
                                "--listen takes HOST:PORT (IPv6: [ADDR]:PORT), not '%s'", listen);
+    if (budget_s && cli_parse_size(budget_s, 1, SIZE_MAX, &budget) != 0)
+        return cli_usage_error("relay", relay_usage,
+                               "--memory-budget takes a byte count (suffix K, M or G), not '%s'",
+                               budget_s);
+    ro.memory_budget = (size_t)budget;
+    release_large_buffers();
     if ((rc = relay_open(&log, dir, replica_s, user)) != CLI_OK)
         return rc;
     memset(&n, 0, sizeof n);
@@ -171,7 +202,7 @@ int relay_main(int argc, char **argv)
         msglog_close(log);
         return CLI_FAIL;
     }
-    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, NULL);
+    rc = msglog_relay_new(&n.relay, log, &n.loop, host, port, &ro);
     if (rc != MSGLOG_OK) {
         rc = cli_lib_error("relay", log, "cannot start", rc);
     } else {
