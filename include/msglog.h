@@ -927,8 +927,10 @@ typedef struct msglog_relay_options {
  * resolved synchronously: a name may block the loop's thread; it binds to
  * the first address found; port 0 picks a free port, see
  * msglog_relay_port()). It is listening when this returns. `log` and `loop`
- * must outlive it. A failing connection only closes that connection. A
- * relay has no callbacks.
+ * must outlive it. A failing connection only closes that connection. What
+ * peers make the relay hold is bounded by opts->memory_budget, and each
+ * connection gets one commit or answer per loop iteration, so that no peer
+ * can starve the others (docs/protocol.md 8). A relay has no callbacks.
  *
  * @param[out] out   the new relay, owned by the caller: release it with
  *                   msglog_relay_close(); must not be NULL

@@ -39,6 +39,7 @@ static const char help_text[] =
     "      this store wrote (\xe2\x80\xa6 pending, \xe2\x9c\x93 sent, "
     "\xe2\x9c\x93\xe2\x9c\x93 delivered, read).\n"
     "  relay --listen HOST:PORT --dir DIR [--replica N] [--user U]\n"
+    "        [--memory-budget BYTES]\n"
     "      Run a relay until SIGINT or SIGTERM.\n"
     "  sync --connect HOST:PORT --dir DIR [--watch] [--timeout SECONDS]\n"
     "       [--conv CONV]...\n"

@@ -429,7 +429,8 @@ def main(argv):
         print("scenario %s ..." % name, flush=True)
         try:
             figs = fn(t)
-            print("scenario %s: ok in %.1fs" % (name, time.monotonic() - t0))
+            print("scenario %s: %s in %.1fs" % (name, "measured" if REPORT else "ok",
+                                                 time.monotonic() - t0))
             for k, v in figs.items():
                 print("    %s: %s" % (k, v))
         except (Fail, OSError, subprocess.TimeoutExpired) as e:
