@@ -15,7 +15,8 @@ Each scenario prints its figures (peak RSS: VmHWM of /proc/PID/status;
 honest sync times) and asserts on bounds with a wide margin: the growth of
 the relay's peak RSS during an attack stays under 4 times the budget, an
 honest sync completes, and (d) the flood batches the relay commits during
-an honest session are a small multiple of that session's own frames.
+an honest session are a small multiple of that session's own frames and
+the session's commits come in turns among the flood's.
 Nothing waits on a clock: every step waits for bytes (a HELLO, an ACK, an
 ERROR, the answer to a marker) or a process exit; timeouts only bound hangs.
 No random choices.
@@ -305,26 +306,37 @@ def scenario_c(t):
 class Flooder:
     """Sends `count` 1-op batches of conv "flood" as fast as the relay
     takes them, and reads what the relay sends in a thread (so the budget
-    never slows it: what is tested is the loop's fairness)."""
+    never slows it: what is tested is the loop's fairness). `sent` counts
+    the batches written so far, under `lock`: what another writer does
+    while holding it comes after those and before the rest. It lists "hon"
+    in its HELLO: the honest device's commits of it come to this connection
+    among the flood's ACKs, in the relay's order (`seen`), and the device's
+    one op of "flood" comes last (`other_flood`)."""
 
     def __init__(self, port, replica, count):
         self.p = wire.Peer(HOST, port)
         self.replica, self.count = replica, count
-        self.acked = threading.Event()
-        self.p.send(wire.hello(replica, "mallory", budget=1 << 20, window=64))
+        self.acked, self.other_flood = threading.Event(), threading.Event()
+        self.lock = threading.Lock()
+        self.sent = 0
+        self.seen = []    # ("ack" or "batch", conv)
+        # Budget 64 KiB: its window stays 64 (16 MiB in flight at most).
+        self.p.send(wire.hello(replica, "mallory", convs=[("hon", [], None)], budget=64 << 10,
+                               window=64))
         hello_reply(self.p)
         threading.Thread(target=self.read, daemon=True).start()
         threading.Thread(target=self.send, daemon=True).start()
 
     def send(self):
-        chunk = []
         try:
-            for k in range(1, self.count + 1):
-                op = wire.op_send("flood", self.replica, k, HLC0 + k, "mallory", "x")
-                chunk.append(wire.frame(wire.batch(k, "flood", [op])))
-                if len(chunk) == 512 or k == self.count:
-                    self.p.send_raw(b"".join(chunk))
-                    chunk = []
+            for first in range(1, self.count + 1, 512):
+                last = min(self.count, first + 511)
+                chunk = b"".join(wire.frame(wire.batch(k, "flood", [
+                    wire.op_send("flood", self.replica, k, HLC0 + k, "mallory", "x")]))
+                    for k in range(first, last + 1))
+                with self.lock:
+                    self.p.send_raw(chunk)
+                    self.sent = last
         except OSError:
             pass
 
@@ -335,28 +347,37 @@ class Flooder:
                 if m is None:
                     return
                 if m[1] == wire.ACK:
+                    self.seen.append(("ack", m[3]))
                     self.acked.set()
+                elif m[1] == wire.BATCH:
+                    self.seen.append(("batch", m[3]))
+                    if m[3] == b"flood":       # its own ops are never echoed
+                        self.other_flood.set()
         except (OSError, ValueError):
             return
 
     def wait_acked(self):
         check(self.acked.wait(60), "the relay acknowledged none of the flood")
 
+    def interleaving(self, conv):
+        """After other_flood: how many batches of conv this connection was
+        sent, and how many flood ACKs came between the first and the last."""
+        check(self.other_flood.wait(60), "the honest device's op of the flood never came")
+        at = [i for i, (kind, c) in enumerate(self.seen) if kind == "batch" and c == conv]
+        if not at:
+            return 0, 0
+        return len(at), sum(1 for kind, c in self.seen[at[0]:at[-1]] if kind == "ack")
+
     def close(self):
         self.p.close()
 
 
-def honest_session(port, uploads, ops_per_batch, body):
-    """A device (replica 20) sends HELLO, `uploads` batches of conv "hon",
-    and a last batch of one op of "flood", in one write before reading
-    anything, so that its frames wait in the relay's socket and each of its
-    turns finds one. Its HELLO lists "flood" (window 1, budget 1: one op of
-    it streamed, never acknowledged), so the relay's HELLO carries the
-    flood's vector at this session's start, and the ACK of the last batch
-    the vector at its end. @return the flood batches the relay committed
-    between the two, this session's frames, and the flood's count at the
-    end."""
-    p = wire.Peer(HOST, port, timeout=120, sndbuf=16 * MiB)
+def honest_frames(uploads, ops_per_batch, body):
+    """A device's (replica 20) HELLO, `uploads` batches of conv "hon" and a
+    last batch of one op of "flood": a few tens of KB, which the relay's
+    socket takes at once. Its HELLO lists "flood" with window 1 and budget
+    1 (one op of it streamed, never acknowledged): the relay's HELLO then
+    carries its vector of "flood", and so does the ACK of the last batch."""
     out = [wire.frame(wire.hello(20, "bob", convs=[("flood", [], None)], budget=1, window=1))]
     seq = 0
     for b in range(1, uploads + 1):
@@ -365,46 +386,74 @@ def honest_session(port, uploads, ops_per_batch, body):
             seq += 1
             ops.append(wire.op_send("hon", 20, seq, HLC0 + seq, "bob", "b" * body))
         out.append(wire.frame(wire.batch(b, "hon", ops)))
-    last = uploads + 1
-    out.append(wire.frame(wire.batch(last, "flood", [wire.op_send("flood", 20, 1, HLC0, "bob", "end")])))
-    p.send_raw(b"".join(out))
+    out.append(wire.frame(wire.batch(uploads + 1, "flood",
+                                     [wire.op_send("flood", 20, 1, HLC0, "bob", "end")])))
+    return out
+
+
+def honest_session(port, flooder, frames):
+    """Writes the device's frames while the flooder's writer waits, once the
+    relay has committed some of the flood, and reads until the ACK of the
+    last one. @return the flood batches written before the device's
+    frames, and the flood's count in the relay's HELLO and in that last
+    ACK, both taken by the relay, in its order. No flood batch written
+    after the device's frames can be committed before they were written, so
+    the count at the end less those written before is what the relay let
+    the flood do while the session waited, whatever the scheduling of the
+    processes."""
+    p = wire.Peer(HOST, port, timeout=120)
+    flooder.wait_acked()
+    with flooder.lock:
+        written = flooder.sent
+        p.send_raw(b"".join(frames))
     h = hello_reply(p)
     flood = [c for c in h[7] if c[0] == b"flood"]
     at_hello = wire.vv_of(flood[0][1], 40) if flood else 0
     while True:
         m = p.recv()
         check(m is not None and m[1] != wire.ERROR, "the honest session ended: %r" % (m,))
-        if m[1] == wire.ACK and m[2] == last:
+        if m[1] == wire.ACK and m[2] == len(frames) - 1:
             at_end = wire.vv_of(m[5], 40)
             break
     p.close()
-    return at_end - at_hello, len(out), at_end
+    return written, at_hello, at_end
 
 
 def scenario_d(t):
-    flood = 20000
-    uploads, ops_per_batch, body = 16, 48, 4000
+    flood, uploads = 20000, 16
     relay, port = t.relay("d-relay")
-    f = Flooder(port, 40, flood)
-    f.wait_acked()
-    during, frames, at_end = honest_session(port, uploads, ops_per_batch, body)
-    f.close()
-    print("    flood batches committed during the honest session: %d (its frames: %d)"
-          % (during, frames), flush=True)
-    bound(at_end < flood, "the flood ended before the honest session (%d): nothing was measured"
-          % at_end)
-    bound(during <= 4 * frames + 16, "the relay committed %d flood batches during an honest session "
-          "of %d frames (at most %d allowed)" % (during, frames, 4 * frames + 16))
-    # A device syncing its own conversation, on an idle relay, then beside
-    # a new flooder.
+    # A device syncing a conversation of its own: first on the idle relay,
+    # at the end beside a flooder.
     idle = t.honest_sync(port, "d-idle", convs=["chat"], expect={"chat": 1})
+    frames = honest_frames(uploads, 2, 1000)
+    f = Flooder(port, 40, flood)
+    written, at_hello, at_end = honest_session(port, f, frames)
+    fanouts, interleaved = f.interleaving(b"hon")
+    f.close()
+    during, after = at_end - at_hello, max(0, at_end - written)
+    allowed = 4 * len(frames) + 16
+    print("    an honest session of %d frames: %d flood batches committed between its HELLO and its "
+          "end, %d of them written after its frames; its %d batches reached the flooder in %d "
+          "fan-outs, %d flood ACKs among them" % (len(frames), during, after, uploads, fanouts,
+                                                 interleaved), flush=True)
+    bound(during <= allowed, "the relay committed %d flood batches during an honest session of %d "
+          "frames (at most %d allowed)" % (during, len(frames), allowed))
+    bound(after <= allowed, "the relay committed %d flood batches written after an honest session's "
+          "%d frames before it ended (at most %d allowed)" % (after, len(frames), allowed))
+    # One commit per turn: the device's batches go in turns among the
+    # flood's, not all at once.
+    bound(fanouts >= uploads // 2 and interleaved >= uploads // 4, "the device's %d batches were "
+          "committed in %d runs with %d flood commits among them: not in turns"
+          % (uploads, fanouts, interleaved))
     f2 = Flooder(port, 41, flood)
     f2.wait_acked()
     flooded = t.honest_sync(port, "d-flooded", convs=["chat"], expect={"chat": 2})
     f2.close()
     relay.stop()
-    return {"flood batches during an honest session": "%d, for its %d frames (%d batches of %d KB)"
-            % (during, frames, uploads, ops_per_batch * body // 1000),
+    return {"flood batches committed during an honest session": "%d, for its %d frames"
+            % (during, len(frames)),
+            "its batches among the flood's": "%d fan-outs, %d flood ACKs among them"
+            % (fanouts, interleaved),
             "honest sync, idle relay": "%.2fs" % idle,
             "honest sync, under a flood": "%.2fs" % flooded}
 

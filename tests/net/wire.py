@@ -137,14 +137,10 @@ def op_send(conv, replica, seq, hlc, user, body, deps=()):
 
 
 class Peer:
-    """A blocking TCP peer that writes and reads whole frames. sndbuf sets
-    the kernel's send buffer, so that a large send_raw is all in the kernel
-    at once and reaches the relay whether or not this process runs."""
+    """A blocking TCP peer that writes and reads whole frames."""
 
-    def __init__(self, host, port, timeout=30, sndbuf=None):
+    def __init__(self, host, port, timeout=30):
         self.sock = socket.create_connection((host, port), timeout=timeout)
-        if sndbuf:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
         self.buf = b""
 
     def send(self, payload):
