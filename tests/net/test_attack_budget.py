@@ -171,12 +171,13 @@ def prepared_relay(t, name, conv_msgs, body):
     """A relay holding `conv_msgs` messages in "big", after one honest
     device downloaded them all (so the store's pages and the relay's normal
     buffers are in its peak RSS before the attack). @return relay, port,
-    the peak RSS in kB before the attack."""
+    the peak RSS in kB before the attack, and that sync's seconds (the
+    honest sync on an idle relay)."""
     relay, port = t.relay(name)
     if conv_msgs:
         seed(port, "big", conv_msgs, body)
-    t.honest_sync(port, name + "-warm", expect={"big": conv_msgs} if conv_msgs else None)
-    return relay, port, hwm_kb(relay.p.pid)
+    idle = t.honest_sync(port, name + "-warm", expect={"big": conv_msgs} if conv_msgs else None)
+    return relay, port, hwm_kb(relay.p.pid), idle
 
 
 def check_peak(relay, rss0, what):
@@ -199,10 +200,11 @@ def honest_under_attack(t, relay, port, rss0, peers, name, what, expect):
     return dt, peak
 
 
-def figures(rss0, peak, **more):
+def figures(rss0, peak, idle, honest, **more):
     f = {"peak RSS before the attack": "%.1f MB" % (rss0 / 1024),
          "peak RSS after": "%.1f MB (+%.1f MB; budget %.0f MiB)" % (peak / 1024, (peak - rss0) / 1024,
-                                                                   budget_bytes() / MiB)}
+                                                                   budget_bytes() / MiB),
+         "honest sync, idle relay / under the attack": "%.2fs / %.2fs" % (idle, honest)}
     f.update(more)
     return f
 
@@ -211,7 +213,7 @@ def figures(rss0, peak, **more):
 
 def scenario_a(t):
     msgs, body, subs = (4000, 4000, 50) if FULL else (1000, 4000, 50)
-    relay, port, rss0 = prepared_relay(t, "a-relay", msgs, body)
+    relay, port, rss0, idle = prepared_relay(t, "a-relay", msgs, body)
     peers = []
     for i in range(subs):
         p = wire.Peer(HOST, port)
@@ -222,15 +224,15 @@ def scenario_a(t):
         peers.append(p)
     dt, peak = honest_under_attack(t, relay, port, rss0, peers, "a-honest",
                                    "%d subscribers that never read" % subs, {"big": msgs})
-    return figures(rss0, peak, subscribers="%d of a %.1f MB conversation" % (subs, msgs * body / 1e6),
-                   **{"honest sync under the attack": "%.2fs" % dt})
+    return figures(rss0, peak, idle, dt,
+                   subscribers="%d of a %.1f MB conversation" % (subs, msgs * body / 1e6))
 
 
 # --- b: WANT repeaters ---------------------------------------------------------
 
 def scenario_b(t):
     msgs, body, conns, wants = (4000, 4000, 30, 8) if FULL else (1000, 4000, 10, 4)
-    relay, port, rss0 = prepared_relay(t, "b-relay", msgs, body)
+    relay, port, rss0, idle = prepared_relay(t, "b-relay", msgs, body)
     ids = [(SEEDER, s) for s in range(1, msgs + 1)]
     peers = []
     for i in range(conns):
@@ -244,8 +246,8 @@ def scenario_b(t):
     # The WANTs were in the relay's socket before this device connected.
     dt, peak = honest_under_attack(t, relay, port, rss0, peers, "b-honest",
                                    "%d connections repeating WANT" % conns, {"big": msgs})
-    return figures(rss0, peak, repeaters="%d x %d WANTs of a %.1f MB conversation"
-                   % (conns, wants, msgs * body / 1e6), **{"honest sync under the attack": "%.2fs" % dt})
+    return figures(rss0, peak, idle, dt, repeaters="%d x %d WANTs of a %.1f MB conversation"
+                   % (conns, wants, msgs * body / 1e6))
 
 
 # --- c: unfinished batches -----------------------------------------------------
@@ -266,7 +268,7 @@ def stage_and_mark(p, total, result):
 
 def scenario_c(t):
     conns, total = (10, 60 * MiB) if FULL else (10, 12 * MiB)
-    relay, port, rss0 = prepared_relay(t, "c-relay", 0, 0)
+    relay, port, rss0, idle = prepared_relay(t, "c-relay", 0, 0)
     peers, results, threads = [], [], []
     for i in range(conns):
         p = wire.Peer(HOST, port)
@@ -296,9 +298,8 @@ def scenario_c(t):
     for p in peers:
         p.close()
     relay.stop()
-    return figures(rss0, peak, stagers="%d x %d MiB: %d closed with ERROR limit, %d held"
-                   % (conns, total // MiB, limits, held), reason=reason,
-                   **{"honest sync after": "%.2fs" % dt})
+    return figures(rss0, peak, idle, dt, stagers="%d x %d MiB: %d closed with ERROR limit, %d held"
+                   % (conns, total // MiB, limits, held), reason=reason)
 
 
 # --- d: a flood of 1-op batches ----------------------------------------------
