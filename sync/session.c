@@ -256,9 +256,6 @@ static int hello_add(codec_hello *h, session *s, const sconv *c, int held_only)
     return MSGLOG_OK;
 }
 
-/* The client lists its conversations of interest; the relay lists those it
- * holds of the client's, and with all_convs every one it holds. Both come
- * from s->convs, sorted as HELLO requires. */
 /* The batch budget this side asks for. A paced side asks for no more than
  * a quarter of its room (at least ASKED_BUDGET_MIN): a batch is staged
  * while its next frame arrives, and both must fit the connection's share. */
@@ -272,6 +269,9 @@ static size_t asked_budget(const session *s)
     return quarter < s->budget ? quarter : s->budget;
 }
 
+/* The client lists its conversations of interest; the relay lists those it
+ * holds of the client's, and with all_convs every one it holds. Both come
+ * from s->convs, sorted as HELLO requires. */
 static int send_hello(session *s, int relay_side)
 {
     codec_hello h = { s->log->replica, s->log->user, s->log->user_len, asked_budget(s),
