@@ -1104,6 +1104,19 @@ typedef struct msglog_relay_options {
                                     replica past it is refused (ERROR
                                     limit), known devices still connect;
                                     0: 100,000 */
+    size_t memory_budget;        /* bytes the relay holds for its peers,
+                                    all connections together: batches being
+                                    received, output not yet written (also
+                                    what the kernel has not taken), WANT
+                                    answers being sent. Each of n open
+                                    connections has budget / n; over it, the
+                                    relay stops reading from it and sending
+                                    to it until its peer has read; a
+                                    connection whose batch alone does not
+                                    fit its share is closed with ERROR
+                                    limit (docs/protocol.md 8). Give about
+                                    1 MiB per connection at least; 0:
+                                    1 GiB */
     msglog_log_fn on_log;        /* NULL: no log */
     msglog_log_level log_level;  /* lines of this level and more severe
                                     are made; less severe ones cost no
@@ -1114,7 +1127,7 @@ typedef struct msglog_relay_options {
 } msglog_relay_options;
 
 #define MSGLOG_RELAY_OPTIONS_INIT \
-    { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL }
+    { MSGLOG_RELAY_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0, NULL, 0, NULL }
 
 /*
  * A relay serving the store `log` on host:port (an address or a name,
@@ -1123,7 +1136,10 @@ typedef struct msglog_relay_options {
  * msglog_relay_port()). It is listening when this returns. `log` and `loop`
  * must outlive it. A failing connection only closes that connection. It
  * claims the store before listening (msglog_claim()): one relay or watching
- * client per store.
+ * client per store. What peers make the relay hold is bounded by
+ * opts->memory_budget, and each connection gets one commit or answer per
+ * loop iteration, so that no peer can starve the others (docs/protocol.md
+ * 8).
  *
  * @param[out] out   the new relay, owned by the caller: release it with
  *                   msglog_relay_close(); must not be NULL
@@ -1171,9 +1187,9 @@ typedef struct msglog_relay_stats {
     double commits_per_sec;      /* over the last 5 to 10 s (the hello
                                     timeout, when shorter, shortens it) */
     uint64_t unwritten_bytes;    /* handed to the sockets, not yet written */
-    uint64_t memory_budget_used; /* the relay memory budget in use; until
-                                    there is one, what the relay can count
-                                    already: unwritten_bytes */
+    uint64_t memory_budget_used; /* what connections hold of the memory
+                                    budget now (net/budget.h's count) */
+    uint64_t memory_budget;      /* the budget (msglog_relay_options) */
 } msglog_relay_stats;
 
 /*

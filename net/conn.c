@@ -1,7 +1,8 @@
 /* One TCP connection carrying one session: reads fed to the session, its
- * output copied and written, and the close (net/conn.h). */
+ * output written, pacing, and the close (net/conn.h). */
 #include "net/conn.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +26,17 @@
  * still answers keep-alives, so without this its queue grows without end. */
 #define MAX_UNWRITTEN (128u * 1024 * 1024)
 
-/* One write: the request and its own copy of the bytes. */
+/* Outputs up to this size are copied into their write request; larger ones
+ * are taken from the session as they are (a copy would hold them twice). */
+#define COPY_MAX (64u * 1024)
+
+/* One write: the request and its bytes, its own copy (copy[]) or the
+ * session's buffer taken whole. */
 typedef struct wreq {
     uv_write_t req;
     size_t len;
-    char data[];
+    char *data;
+    char copy[];
 } wreq;
 
 uint64_t net_wall_ms(void)
@@ -69,6 +76,10 @@ static void hard_close(net_conn *c)
         c->handles++;
         uv_close((uv_handle_t *)&c->linger, handle_closed);
     }
+    if (!uv_is_closing((uv_handle_t *)&c->turn)) {
+        c->handles++;
+        uv_close((uv_handle_t *)&c->turn, handle_closed);
+    }
 }
 
 net_conn *net_conn_new(uv_loop_t *loop, const net_conn_ops *ops, void *owner,
@@ -87,10 +98,12 @@ net_conn *net_conn_new(uv_loop_t *loop, const net_conn_ops *ops, void *owner,
     c->opened_at = c->read_at = uv_now(loop);
     c->tcp.data = c;
     c->linger.data = c;
+    c->turn.data = c;
     if ((*uv_err = uv_timer_init(loop, &c->linger)) != 0) {
         free(c);
         return NULL;
     }
+    uv_idle_init(loop, &c->turn);   /* cannot fail */
     if ((*uv_err = uv_tcp_init(loop, &c->tcp)) != 0) {
         c->closing = 1;
         hard_close(c);
@@ -109,6 +122,14 @@ void net_conn_discard(net_conn *c)
 }
 
 static void write_done(uv_write_t *req, int status);
+static void pace(net_conn *c);
+
+static void wreq_free(wreq *w)
+{
+    if (w->data != w->copy)
+        free(w->data);
+    free(w);
+}
 
 /* Copies the session's output into one write request. */
 static int write_output(net_conn *c, const char **why)
@@ -126,16 +147,21 @@ static int write_output(net_conn *c, const char **why)
         *why = "the peer does not read what is sent";
         return MSGLOG_ELIMIT;
     }
-    if (!(w = malloc(sizeof *w + len))) {
+    if (!(w = malloc(sizeof *w + (len <= COPY_MAX ? len : 0)))) {
         *why = "out of memory for the output";
         return MSGLOG_ENOMEM;
     }
     w->len = len;
-    memcpy(w->data, data, len);
-    session_consume(c->s, len);
+    w->data = w->copy;
+    if (len <= COPY_MAX) {
+        memcpy(w->copy, data, len);
+        session_consume(c->s, len);
+    } else {
+        w->data = (char *)session_take_output(c->s, &len);
+    }
     buf = uv_buf_init(w->data, (unsigned)len);
     if ((r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, write_done)) != 0) {
-        free(w);
+        wreq_free(w);
         *why = uv_strerror(r);
         return MSGLOG_ENET;
     }
@@ -164,8 +190,10 @@ int net_conn_flush(net_conn *c)
         char text[160];
         snprintf(text, sizeof text, "cannot write: %s", why);
         net_conn_close(c, 0, rc, text);
+        return rc;
     }
-    return rc;
+    pace(c);
+    return c->closing ? MSGLOG_ELIMIT : MSGLOG_OK;
 }
 
 static void write_done(uv_write_t *req, int status)
@@ -174,16 +202,19 @@ static void write_done(uv_write_t *req, int status)
     net_conn *c = req->handle->data;
 
     c->writes--;
+    c->wrote_at = uv_now(req->handle->loop);
     c->write_bytes -= w->len;
-    free(w);
+    wreq_free(w);
     if (c->closing || c->draining)
         return;
     if (status < 0) {
         char text[160];
         snprintf(text, sizeof text, "cannot write: %s", uv_strerror(status));
         net_conn_close(c, 0, MSGLOG_ENET, text);
-    } else if (c->writes == 0 && c->ops->drained) {
-        c->ops->drained(c);
+    } else {
+        if (c->writes == 0 && c->ops->drained)
+            c->ops->drained(c);
+        pace(c);
     }
 }
 
@@ -211,10 +242,27 @@ static void linger_read(net_conn *c, ssize_t nread)
     }
 }
 
+/* After a session call: its output written, its errors acted on, the
+ * owner told, and the next read or turn decided. */
+static void after_session(net_conn *c, int rc)
+{
+    c->turn_over = session_turn_over(c->s);
+    if (net_conn_flush(c) != MSGLOG_OK)
+        return;
+    if (rc != MSGLOG_OK && session_phase(c->s) != SESSION_PHASE_CLOSED) {
+        net_conn_close(c, 1, rc, msglog_strerror(rc));
+        return;
+    }
+    if (net_conn_check(c))
+        return;
+    if (c->ops->fed)
+        c->ops->fed(c);
+    pace(c);
+}
+
 static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
 {
     net_conn *c = stream->data;
-    int rc;
 
     if (nread > 0)
         c->read_at = uv_now(stream->loop);
@@ -245,17 +293,117 @@ static void read_cb(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0)
         return;
-    rc = session_feed(c->s, (const uint8_t *)buf->base, (size_t)nread);
-    if (net_conn_flush(c) != MSGLOG_OK)
+    after_session(c, session_feed(c->s, (const uint8_t *)buf->base, (size_t)nread));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Pacing: turns and the memory budget (net/conn.h)                          */
+
+/* The output the connection holds: the session's buffer and the writes
+ * libuv has not completed (their bytes and their requests). */
+static size_t held_output(const net_conn *c)
+{
+    return session_held_output(c->s) + c->write_bytes + c->writes * sizeof(wreq);
+}
+
+/* The session's room: what the connection may still add within its share. */
+static size_t conn_room(void *ctx)
+{
+    net_conn *c = ctx;
+
+    return net_budget_room(c->budget, session_held_input(c->s) + held_output(c));
+}
+
+static void set_reading(net_conn *c, int on)
+{
+    if (on == c->reading)
         return;
-    if (rc != MSGLOG_OK && session_phase(c->s) != SESSION_PHASE_CLOSED) {
-        net_conn_close(c, 1, rc, msglog_strerror(rc));
+    if (on && uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
+        return;
+    if (!on)
+        uv_read_stop((uv_stream_t *)&c->tcp);
+    else if (c->paused)
+        c->read_at = uv_now(c->tcp.loop);   /* its idle clock starts over */
+    c->reading = on;
+    c->paused = !on;
+}
+
+static void turn_fired(uv_idle_t *h);
+
+static void set_turn(net_conn *c, int on)
+{
+    if (on)
+        uv_idle_start(&c->turn, turn_fired);
+    else
+        uv_idle_stop(&c->turn);
+}
+
+/* net_budget_reclaim's choice: closed from its own turn, not from inside
+ * whatever another connection's call is iterating over. */
+static void evict(net_budget_member *m, void *ctx)
+{
+    net_conn *c = (net_conn *)((char *)m - offsetof(net_conn, member));
+
+    (void)ctx;
+    c->evicted = 1;
+    set_turn(c, 1);
+}
+
+/* Counts what c holds, then reads, takes turns, waits for its writes, or
+ * closes it, as the budget and the session's waiting work say. After every
+ * session call and every write completion; nothing for an unpaced
+ * connection (a client's), which always reads. */
+static void pace(net_conn *c)
+{
+    if (!c->budget || c->closing || c->draining || !c->s || c->evicted)
+        return;
+    size_t in = session_held_input(c->s), out = held_output(c);
+    int busy = session_busy(c->s);
+    net_budget_hold(c->budget, &c->member, in + out);
+    net_budget_reclaim(c->budget, evict, NULL);
+    if (c->evicted) {
+        set_reading(c, 0);
         return;
     }
-    if (net_conn_check(c))
+    net_pace p = net_budget_judge(c->budget, in, out, session_input_waiting(c->s));
+    if (p == NET_PACE_CLOSE) {
+        char text[200];
+        snprintf(text, sizeof text, "a batch or frame of %zu bytes, over this connection's share "
+                 "(%zu bytes) of the relay's memory budget", in, net_budget_share(c->budget));
+        session_close_limit(c->s, text);
+        net_conn_check(c);   /* the ERROR is flushed, then the connection closed */
         return;
-    if (c->ops->fed)
-        c->ops->fed(c);
+    }
+    int work = p == NET_PACE_GO || p == NET_PACE_WORK;
+    set_turn(c, work && (busy || c->turn_over));
+    set_reading(c, p == NET_PACE_GO && !busy && !c->turn_over);
+}
+
+/* A later loop iteration: this connection's next turn. */
+static void turn_fired(uv_idle_t *h)
+{
+    net_conn *c = h->data;
+
+    c->turn_over = 0;
+    if (c->closing || c->draining || !c->s) {
+        uv_idle_stop(h);
+        return;
+    }
+    if (c->evicted) {
+        /* At once: what its peer has not read is freed now, and an ERROR
+         * would wait behind it anyway. */
+        char text[200];
+        snprintf(text, sizeof text, "holding %zu bytes, over twice its share (%zu bytes) of the "
+                 "relay's memory budget, which the others need", c->member.held,
+                 net_budget_share(c->budget));
+        net_conn_close(c, 0, MSGLOG_ELIMIT, text);
+        return;
+    }
+    if (!session_busy(c->s)) {
+        pace(c);    /* reads again */
+        return;
+    }
+    after_session(c, session_continue(c->s));
 }
 
 /* Keep-alive with short probes where the system lets us set them. */
@@ -282,13 +430,30 @@ int net_conn_start(net_conn *c, session *s, const char **why)
     int r;
 
     c->s = s;
+    if (c->budget) {    /* a loop serving many peers: the relay's */
+        session_set_pacing(s, conn_room, c);
+        net_budget_join(c->budget, &c->member);
+        c->in_budget = 1;
+    }
     set_keepalive(c);
     if ((r = uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb)) != 0) {
         *why = uv_strerror(r);
         return MSGLOG_ENET;
     }
     c->reading = 1;
-    return write_output(c, why);
+    if ((r = write_output(c, why)) == MSGLOG_OK)
+        pace(c);
+    return r;
+}
+
+/* Reading again when pacing had stopped it: a closing or finishing
+ * connection reads its peer's last bytes until the end of stream. */
+static void resume_reading(net_conn *c)
+{
+    if (c->paused && c->tcp_open && uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) == 0) {
+        c->reading = 1;
+        c->paused = 0;
+    }
 }
 
 static void linger_expired(uv_timer_t *t)
@@ -326,6 +491,8 @@ void net_conn_drain(net_conn *c)
     if (c->closing || c->draining)
         return;
     c->draining = 1;    /* from here, any end is a finish */
+    uv_idle_stop(&c->turn);
+    resume_reading(c);
     if (!c->s || !c->reading || write_output(c, &ignored) != MSGLOG_OK) {
         net_conn_close(c, 0, MSGLOG_OK, "finished");
         return;
@@ -345,6 +512,13 @@ void net_conn_close(net_conn *c, int graceful, int err, const char *why)
         return;
     snprintf(text, sizeof text, "%s", why ? why : "");
     c->closing = 1;
+    uv_idle_stop(&c->turn);
+    if (c->in_budget) {
+        net_budget_leave(c->budget, &c->member);
+        c->in_budget = 0;
+    }
+    if (graceful)
+        resume_reading(c);
     if (c->s) {
         const char *ignored;
         if (graceful && write_output(c, &ignored) != MSGLOG_OK)

@@ -2,10 +2,22 @@
  * (net/client.c) and the relay (net/relay.c) share. Internal to the library.
  *
  * Bytes read go to session_feed(); after every session call the owner calls
- * net_conn_flush(), which copies the session's output into a write request
- * and consumes it (the session's buffer is only borrowed until its next
- * call, so it is never handed to uv_write). The session bounds its output
- * by the peer's window; the copies live until their write completed.
+ * net_conn_flush(), which moves the session's output into a write request:
+ * a small output is copied and consumed (the session's buffer is only
+ * borrowed until its next call), a large one taken whole
+ * (session_take_output), so that it is not held twice. The session bounds
+ * its output by the peer's window; the bytes live until their write
+ * completed.
+ *
+ * Pacing (docs/protocol.md 8, "Turns" and "Memory budget"), for the
+ * connections given a budget (the relay's; a client's has none and takes
+ * everything as it comes). The session is paced: each read or turn handles
+ * at most one message that writes to the store or answers, then the
+ * connection stops reading and takes its next turn from a uv_idle handle
+ * on a later loop iteration, after every other connection had its own.
+ * What the connection holds is counted in the budget: over its share it
+ * stops reading and producing until its writes drain, and it is closed
+ * with ERROR limit when its input alone fills the share (net/budget.h).
  *
  * Lifetime: net_conn_close() starts closing (once); `closed` is called from
  * it, synchronously, and is the last callback the owner gets. The session is
@@ -20,6 +32,7 @@
 #include <uv.h>
 
 #include "net/addr_limits.h"
+#include "net/budget.h"
 #include "sync/session.h"
 
 typedef struct net_conn net_conn;
@@ -49,6 +62,7 @@ struct net_conn {
     uint64_t opened_at;       /* uv_now() when made */
     uint64_t read_at;         /* uv_now() when bytes last arrived (opened_at
                                  before any): the relay's idle timeout */
+    uint64_t wrote_at;        /* uv_now() when a write last completed */
     uint8_t *rbuf;            /* read buffer, shared with the owner's other
                                  connections (a read is fed before the next) */
     size_t rbuf_len;
@@ -67,6 +81,14 @@ struct net_conn {
     int draining;             /* net_conn_drain: writing is over */
     int closing;
     int handles;              /* handles whose close callback is due */
+    uv_idle_t turn;           /* the next turn, on a later loop iteration */
+    net_budget *budget;       /* set by the owner before net_conn_start;
+                                 NULL: no limit */
+    net_budget_member member; /* what it is counted for there */
+    int in_budget;            /* counted among the budget's members */
+    int evicted;              /* reclaimed: closed on its next turn */
+    int turn_over;            /* did its turn: no more work this iteration */
+    int paused;               /* reading stopped by pacing */
 };
 
 /* A connection on `loop` with tcp initialised (not connected, no session).

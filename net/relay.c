@@ -18,7 +18,9 @@
  * most max_conns are served at a time, at most max_conns_per_addr from one
  * address (msglog_relay_options); a connection past a cap is refused at
  * accept with ERROR limit, except that a full relay makes room for an
- * address holding fewer than the busiest one (make_room). */
+ * address holding fewer than the busiest one (make_room). What connections
+ * hold is counted in one memory budget, shared by all (net/budget.h); pacing
+ * it is net/conn.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,7 @@
 /* The sweep runs at least this often, and at least twice per timeout, so
  * a connection is closed at most half a timeout late. */
 #define SWEEP_MS 5000
+#define DEFAULT_MEMORY_BUDGET ((size_t)1 << 30)
 
 struct msglog_relay {
     msglog *log;
@@ -77,6 +80,7 @@ struct msglog_relay {
     int closing;
     relay_log logger;         /* the operator's log (on_log) */
     relay_stats stats;        /* msglog_relay_stats_get */
+    net_budget budget;        /* opts.memory_budget, shared by connections */
 };
 
 static void work_fired(uv_timer_t *t);
@@ -245,10 +249,14 @@ static const char *overdue(const msglog_relay *r, const net_conn *c, uint64_t no
                            size_t n)
 {
     int phase = session_phase(c->s);
+    /* While the relay itself stopped reading a connection (its share is
+     * full), what its peer sends cannot arrive: the peer reading what the
+     * relay writes is then its sign of life. */
+    uint64_t alive_at = c->paused && c->wrote_at > c->read_at ? c->wrote_at : c->read_at;
 
     if (phase == SESSION_PHASE_HELLO && now - c->opened_at >= r->opts.hello_timeout_ms)
         snprintf(text, n, "no HELLO within %.1f s", r->opts.hello_timeout_ms / 1000.0);
-    else if (phase == SESSION_PHASE_OPEN && now - c->read_at >= r->opts.idle_timeout_ms)
+    else if (phase == SESSION_PHASE_OPEN && now - alive_at >= r->opts.idle_timeout_ms)
         snprintf(text, n, "idle: nothing received for %.1f s", r->opts.idle_timeout_ms / 1000.0);
     else
         return NULL;
@@ -441,6 +449,7 @@ static void accepted(uv_stream_t *server, int status)
         return;
     }
     c->peer = "the device";
+    c->budget = &r->budget;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
         net_conn_discard(c);
         return;
@@ -560,6 +569,8 @@ static msglog_relay_options relay_options(const msglog_relay_options *opts)
         o.max_subs_per_device = DEFAULT_MAX_SUBS_PER_DEVICE;
     if (!o.max_devices)
         o.max_devices = DEFAULT_MAX_DEVICES;
+    if (!o.memory_budget)
+        o.memory_budget = DEFAULT_MEMORY_BUDGET;
     return o;
 }
 
@@ -609,6 +620,7 @@ int msglog_relay_new(msglog_relay **out, msglog *log, struct uv_loop_s *loop,
     r->loop = loop;
     relay_log_init(&r->logger, &r->opts);
     relay_stats_init(&r->stats, uv_now(loop));
+    net_budget_init(&r->budget, r->opts.memory_budget);
     r->work.data = r->sweep.data = r->listener.data = r;
     uv_timer_init(loop, &r->work);
     uv_timer_init(loop, &r->sweep);
@@ -642,6 +654,8 @@ int msglog_relay_stats_get(const msglog_relay *r, msglog_relay_stats *out)
         return session_log_fail(r ? r->log : NULL, MSGLOG_EINVAL,
                                 "msglog_relay_stats_get: r and out are required");
     relay_stats_fill(&r->stats, r->conns, uv_now(r->loop), out);
+    out->memory_budget_used = r->budget.held;
+    out->memory_budget = r->budget.limit;
     int rc = relay_stats_conversations(r->log, &out->conversations);
     if (rc != MSGLOG_OK)
         memset(out, 0, sizeof *out);

@@ -46,8 +46,6 @@ void relay_stats_fill(const relay_stats *st, const net_conn *conns, uint64_t now
         out->bytes_out += c->bytes_out;
         out->unwritten_bytes += c->write_bytes;
     }
-    /* The memory budget's own figure goes here when it exists. */
-    out->memory_budget_used = out->unwritten_bytes;
 }
 
 int relay_stats_conversations(msglog *log, uint64_t *out)

@@ -31,6 +31,18 @@ int sbuf_append(sbuf *b, const void *p, size_t n)
     return MSGLOG_OK;
 }
 
+/* Above this, an emptied buffer gives its memory back (sbuf_trim). */
+#define SBUF_KEEP (64u * 1024)
+
+void sbuf_trim(sbuf *b)
+{
+    if (b->n == 0 && b->cap > SBUF_KEEP) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+}
+
 int session_check_backlog(session *s, const char *what)
 {
     if (s->out.n <= MAX_INFLIGHT_BYTES)
@@ -195,7 +207,7 @@ void session_close_internal(session *s, const char *reason)
 
 void session_close_limit(session *s, const char *reason)
 {
-    session_close_with(s, SESSION_ERR_LIMIT, reason);
+    session_fail(s, SESSION_ERR_LIMIT, MSGLOG_ELIMIT, "%s", reason);
 }
 
 /* The ERROR code for a failure of the local store or a decoder. */
@@ -245,12 +257,25 @@ static int hello_add(codec_hello *h, session *s, const sconv *c, int held_only)
     return MSGLOG_OK;
 }
 
+/* The batch budget this side asks for. A paced side asks for no more than
+ * a quarter of its room (at least ASKED_BUDGET_MIN): a batch is staged
+ * while its next frame arrives, and both must fit the connection's share. */
+#define ASKED_BUDGET_MIN (16u * 1024)
+
+static size_t asked_budget(const session *s)
+{
+    size_t quarter = session_room(s) / 4;
+    if (quarter < ASKED_BUDGET_MIN)
+        quarter = ASKED_BUDGET_MIN;
+    return quarter < s->budget ? quarter : s->budget;
+}
+
 /* The client lists its conversations of interest; the relay lists those it
  * holds of the client's, and with all_convs every one it holds. Both come
  * from s->convs, sorted as HELLO requires. */
 static int send_hello(session *s, int relay_side)
 {
-    codec_hello h = { s->log->replica, s->log->user, s->log->user_len, s->budget,
+    codec_hello h = { s->log->replica, s->log->user, s->log->user_len, asked_budget(s),
                       s->window, s->all_convs, NULL, 0 };
     int rc = MSGLOG_OK;
     if (s->n_convs && !(h.convs = calloc(s->n_convs, sizeof *h.convs)))
@@ -401,6 +426,10 @@ static int on_message(session *s, const uint8_t *buf, size_t len)
     int rc = codec_session_type(buf, len, &type);
     if (rc)
         return session_fail(s, code_of(rc), rc, "a message of unknown type or version");
+    /* Every message but a batch's frame writes to the store or answers;
+     * the batch's last frame ends the turn when it commits (session_in.c). */
+    if (type != SESSION_BATCH)
+        s->turn_over = 1;
     if (type == SESSION_ERROR)
         return on_error(s, buf, len);
     if (type == SESSION_HELLO)
@@ -423,12 +452,20 @@ static int on_message(session *s, const uint8_t *buf, size_t len)
     }
 }
 
-/* Handles every whole frame in s->in and keeps the rest. */
+/* Whether a paced session must leave the frames it holds for a later turn:
+ * it did its turn of work, or a WANT answer comes first. */
+static int frames_wait(const session *s)
+{
+    return s->room && (s->turn_over || s->job.active);
+}
+
+/* Handles the whole frames in s->in (all, or a turn's worth when paced) and
+ * keeps the rest. */
 static int take_frames(session *s)
 {
     size_t at = 0;
     int rc = MSGLOG_OK;
-    while (!rc && s->phase != SESSION_PHASE_CLOSED) {
+    while (!rc && s->phase != SESSION_PHASE_CLOSED && !frames_wait(s) && at < s->in.n) {
         size_t flen;
         int fr = codec_session_frame(s->in.p + at, s->in.n - at, &flen);
         if (fr == CODEC_FRAME_MORE)
@@ -441,8 +478,11 @@ static int take_frames(session *s)
             rc = on_message(s, s->in.p + at + SESSION_FRAME_HEADER, flen - SESSION_FRAME_HEADER);
         at += flen;
     }
-    memmove(s->in.p, s->in.p + at, s->in.n - at);
-    s->in.n -= at;
+    if (at) {
+        memmove(s->in.p, s->in.p + at, s->in.n - at);
+        s->in.n -= at;
+        sbuf_trim(&s->in);
+    }
     return rc;
 }
 
@@ -452,20 +492,99 @@ int session_feed(session *s, const uint8_t *data, size_t len)
         return MSGLOG_EINVAL;
     if (s->phase == SESSION_PHASE_CLOSED)
         return MSGLOG_OK;
-    /* Whole frames are taken as soon as they are in, so the buffer never
-     * holds more than one frame and the bytes of the next. */
-    while (len && s->phase != SESSION_PHASE_CLOSED) {
-        size_t room = SESSION_FRAME_HEADER + SESSION_MAX_FRAME - s->in.n;
-        size_t n = len < room ? len : room;
+    s->turn_over = 0;
+    int rc = take_frames(s);    /* what an earlier turn left comes first */
+    /* Whole frames are taken as soon as they are in, so the buffer holds at
+     * most one frame and the bytes of the next; once the turn is over, the
+     * rest is kept whole for the next one (the transport reads no more
+     * meanwhile, so that is at most one read). */
+    while (!rc && len && s->phase != SESSION_PHASE_CLOSED) {
+        size_t n = len;
+        if (!frames_wait(s)) {
+            size_t room = SESSION_FRAME_HEADER + SESSION_MAX_FRAME - s->in.n;
+            n = len < room ? len : room;
+        }
         if (sbuf_append(&s->in, data, n))
             return session_fail(s, SESSION_ERR_INTERNAL, MSGLOG_ENOMEM, "out of memory");
         data += n;
         len -= n;
-        int rc = take_frames(s);
-        if (rc)
-            return rc;
+        rc = take_frames(s);
     }
-    return MSGLOG_OK;
+    return rc;
+}
+
+/* ---- pacing ------------------------------------------------------------- */
+
+void session_set_pacing(session *s, session_room_fn room, void *ctx)
+{
+    s->room = room;
+    s->room_ctx = ctx;
+}
+
+size_t session_room(const session *s)
+{
+    return s->room ? s->room(s->room_ctx) : SIZE_MAX;
+}
+
+/* Whether s->in starts with a whole frame (or one over the limit, which
+ * the next turn refuses). */
+static int frame_waiting(const session *s)
+{
+    size_t flen;
+    return s->in.n && codec_session_frame(s->in.p, s->in.n, &flen) != CODEC_FRAME_MORE;
+}
+
+int session_input_waiting(const session *s)
+{
+    return s->phase != SESSION_PHASE_CLOSED && (s->job.active || frame_waiting(s));
+}
+
+int session_busy(const session *s)
+{
+    return session_input_waiting(s) || (s->phase == SESSION_PHASE_OPEN && s->owed);
+}
+
+int session_turn_over(const session *s)
+{
+    return s->room && s->turn_over;
+}
+
+int session_continue(session *s)
+{
+    if (!s)
+        return MSGLOG_EINVAL;
+    if (s->phase == SESSION_PHASE_CLOSED)
+        return MSGLOG_OK;
+    s->turn_over = 0;
+    int rc = MSGLOG_OK;
+    if (s->job.active) {
+        rc = versions_continue(s);
+        s->turn_over = 1;
+        if (rc)
+            return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot answer a WANT: %s",
+                                msglog_strerror(rc));
+        if (s->job.active)
+            return MSGLOG_OK;
+    }
+    if (s->phase == SESSION_PHASE_OPEN) {
+        s->owed = 0;
+        rc = status_continue(s);
+        if (!rc)
+            rc = out_pump(s);
+    }
+    return rc ? rc : take_frames(s);
+}
+
+size_t session_held_input(const session *s)
+{
+    const staging *st = &s->in_batch;
+    return s->in.n + st->bytes.n + st->n * sizeof *st->lens + s->job.n * sizeof *s->job.ids +
+           s->n_fl * sizeof *s->fl;
+}
+
+size_t session_held_output(const session *s)
+{
+    return s->out.n;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -523,6 +642,7 @@ void session_free(session *s)
     if (!s)
         return;
     in_drop_staging(s);
+    versions_clear(s);
     for (size_t i = 0; i < s->n_convs; i++)
         sconv_free(s->convs[i]);
     free(s->convs);
@@ -556,6 +676,19 @@ void session_consume(session *s, size_t n)
         return;
     memmove(s->out.p, s->out.p + n, s->out.n - n);
     s->out.n -= n;
+    sbuf_trim(&s->out);
+}
+
+uint8_t *session_take_output(session *s, size_t *len)
+{
+    uint8_t *p = s->out.p;
+    *len = s->out.n;
+    if (s->out.n == 0)
+        return NULL;
+    /* Growth by doubling may have left up to as much again unused. */
+    uint8_t *fit = realloc(p, s->out.n);
+    s->out = (sbuf){ 0 };
+    return fit ? fit : p;
 }
 
 int session_keepalive(session *s)

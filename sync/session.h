@@ -118,6 +118,10 @@ int session_refresh_status(session *s, const uint8_t *conv, size_t conv_len);
  */
 void session_output(const session *s, const uint8_t **data, size_t *len);
 void session_consume(session *s, size_t n);
+/* Takes all the bytes waiting to be written, as a malloc'd buffer of
+ * exactly *len bytes the caller frees (NULL when none): a large output is
+ * handed to the socket as it is instead of being copied. */
+uint8_t *session_take_output(session *s, size_t *len);
 
 /* Queues a keep-alive, an empty frame (docs/protocol.md 1), which the peer's
  * session ignores: the client sends one now and then so that a relay's idle
@@ -166,10 +170,55 @@ uint64_t session_digest_mismatches(const session *s);
 void session_close_with(session *s, uint64_t code, const char *reason);
 /* The same with ERROR replaced (relay: a newer connection of the replica),
  * ERROR internal (the transport failed locally) and ERROR limit (relay: a
- * connection cap or timeout). */
+ * connection cap or timeout, or a connection that needs more memory than its
+ * share; session_error() is then MSGLOG_ELIMIT). */
 void session_close_replaced(session *s, const char *reason);
 void session_close_internal(session *s, const char *reason);
 void session_close_limit(session *s, const char *reason);
+
+/* ---- pacing (docs/protocol.md 8, "Turns" and "Memory budget") ----------- */
+
+/* How many more bytes the transport lets the session hold now; 0: none. */
+typedef size_t (*session_room_fn)(void *ctx);
+
+/*
+ * Turns pacing on (a transport serving many peers on one loop calls it once,
+ * after session_new). Then:
+ *  - session_feed() and session_continue() handle at most one message that
+ *    writes to the store or answers the peer (a batch's last frame, an ACK,
+ *    a HELLO, a WANT, a REPAIR) per call; the rest of the input stays in the
+ *    session's buffer (session_busy()) for a later call, so that one peer
+ *    cannot keep the loop to itself (session_turn_over());
+ *  - streams, WANT answers and STATUS are produced only while room(ctx) is
+ *    above 0, batches are filled only up to what it returns, and what is
+ *    left waits for session_continue().
+ * Without it (the in-process tests), each call handles all it is given.
+ */
+void session_set_pacing(session *s, session_room_fn room, void *ctx);
+
+/* Whether work waits for session_continue(): whole frames not handled yet,
+ * a WANT answer not finished (session_input_waiting(): work that takes
+ * what the peer sent), or streams or STATUS stopped for room. */
+int session_busy(const session *s);
+int session_input_waiting(const session *s);
+
+/* Whether the last session_feed() or session_continue() of a paced session
+ * did its one turn of work: the transport lets the other connections go
+ * before it calls this one again. */
+int session_turn_over(const session *s);
+
+/* One more turn: continues a WANT answer, then STATUS and streams stopped
+ * for room, then handles waiting frames. @return as session_feed(). */
+int session_continue(session *s);
+
+/* What the session holds for its peer, in bytes. Input: the read buffer's,
+ * the staged batch's (and its table of lengths), the ids of a WANT being
+ * answered and the table of batches in flight (what reading the peer's
+ * frames gives back). Output: bytes not yet taken by session_consume()
+ * (what writing gives back). Buffers may be allocated up to twice that
+ * (they grow by doubling), and an emptied one keeps at most 64 KiB. */
+size_t session_held_input(const session *s);
+size_t session_held_output(const session *s);
 
 /* ---- what the transport needs of the handle ----------------------------- */
 

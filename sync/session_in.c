@@ -10,6 +10,9 @@
 #include "crdt/hlc.h"
 #include "crdt/grow.h"
 
+/* Above this many ops, an emptied staging table gives its memory back. */
+#define LENS_KEEP 4096u
+
 void in_drop_staging(session *s)
 {
     staging *st = &s->in_batch;
@@ -17,6 +20,12 @@ void in_drop_staging(session *s)
     st->conv = NULL;
     st->bytes.n = 0;
     st->n = 0;
+    sbuf_trim(&st->bytes);
+    if (st->cap > LENS_KEEP) {
+        free(st->lens);
+        st->lens = NULL;
+        st->cap = 0;
+    }
 }
 
 static int stage_op(staging *st, const codec_bytes *op)
@@ -213,6 +222,7 @@ static int commit_staged(session *s)
     }
     sconv *c = st->conv;
     s->last_batch_in = st->batch_no;
+    s->turn_over = 1;              /* one commit per turn when paced */
     rc = note_peer_holds(c, ids, st->n);
     free(ids);
     in_drop_staging(s);

@@ -32,6 +32,7 @@ typedef struct sconv {
     int repair_started;      /* client: at most one repair per session */
     peers_status sent_status;   /* relay: the last STATUS sent */
     int status_sent;
+    int status_owed;         /* relay: a STATUS waits for room */
 } sconv;
 
 /* A batch sent and not yet acknowledged. */
@@ -49,6 +50,18 @@ typedef struct staging {
     size_t *lens;
     size_t n, cap;
 } staging;
+
+/* Every version of some ids, being sent: a WANT's answer, or what a REPAIR
+ * listing shows the peer lacks (session_versions.c). Paced, it goes on only
+ * while the transport has room, so one WANT of a large conversation is
+ * answered a batch at a time as the peer reads. */
+typedef struct versions_job {
+    int active;
+    sconv *conv;
+    op_id *ids;              /* owned; ascending, duplicates allowed */
+    size_t n, next;
+    int then_repair;         /* a WANT's answer ends with an empty REPAIR */
+} versions_job;
 
 struct session {
     msglog *log;
@@ -86,6 +99,13 @@ struct session {
     sbuf in, out;
     uint64_t digest_mismatches;
     size_t repair_wait;      /* REPAIRs and WANTs sent, not yet answered */
+
+    versions_job job;
+    session_room_fn room;    /* paced when set (session_set_pacing) */
+    void *room_ctx;
+    int turn_over;           /* this call did its turn of work */
+    int owed;                /* streams or STATUS stopped for room */
+    size_t n_status_owed;    /* convs with status_owed */
 };
 
 /* ---- session.c ---------------------------------------------------------- */
@@ -123,6 +143,12 @@ int session_conv_failed(const session *s);
  * does not hold it). */
 int session_own_state(session *s, const uint8_t *name, size_t len, vv *out,
                       uint8_t dig[OP_HASH_LEN]);
+/* Bytes the transport lets the session add now (SIZE_MAX unpaced). */
+size_t session_room(const session *s);
+/* Frees a buffer's memory when it is empty and large: a burst (a big
+ * frame, a WANT's answer) must not stay held for the session's life. */
+void sbuf_trim(sbuf *b);
+
 /* ---- session_out.c ------------------------------------------------------ */
 /* Frames ops as batch number s->next_batch_no of c and puts it in flight. */
 int out_send_batch(session *s, sconv *c, const codec_bytes *ops, size_t n);
@@ -134,6 +160,16 @@ void out_close_streams(session *s);
 int in_on_batch(session *s, const uint8_t *buf, size_t len);
 void in_drop_staging(session *s);
 
+/* ---- session_versions.c ------------------------------------------------- */
+/* Starts sending every version of ids[0..n) (ascending; takes the malloc'd
+ * array) of c, in batches of the peer's budget (the last possibly empty),
+ * then with then_repair an empty REPAIR; goes as far as there is room. At
+ * most one at a time: the caller checks that none is active. */
+int versions_start(session *s, sconv *c, op_id *ids, size_t n, int then_repair);
+/* Goes on with the active job while there is room (at least one batch). */
+int versions_continue(session *s);
+void versions_clear(session *s);
+
 /* ---- session_repair.c --------------------------------------------------- */
 /* Client: starts the repair exchange of c (docs/protocol.md 5). */
 int repair_start(session *s, sconv *c);
@@ -142,6 +178,8 @@ int repair_on_want(session *s, const uint8_t *buf, size_t len);
 
 /* ---- session_status.c --------------------------------------------------- */
 int status_on_status(session *s, const uint8_t *buf, size_t len);
+/* Relay: sends the STATUS that waited for room, while there is room. */
+int status_continue(session *s);
 /* Client: compares digests of c at equal vectors (docs/protocol.md 4). */
 int status_check_digest(session *s, sconv *c);
 

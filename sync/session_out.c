@@ -60,15 +60,16 @@ static int open_stream(session *s, sconv *c)
                        s->peer_budget, SESSION_MAX_BATCH);
 }
 
-/* Reads the next batch of c's stream and sends it; marks c drained when the
- * stream has nothing more. */
-static int send_next(session *s, sconv *c)
+/* Reads the next batch of c's stream, filled up to `room` at most, and
+ * sends it; marks c drained when the stream has nothing more. */
+static int send_next(session *s, sconv *c, size_t room)
 {
     if (!c->out) {
         int rc = open_stream(s, c);
         if (rc)
             return rc;
     }
+    stream_set_budget(c->out, room < s->peer_budget ? room : s->peer_budget);
     store_txn *t;
     int rc = store_txn_begin(s->log->st, 0, &t);
     if (rc)
@@ -104,7 +105,12 @@ int out_pump(session *s)
         if (!streams_to_peer(s, c))
             continue;
         while (!c->drained && s->n_fl < s->peer_window) {
-            int rc = send_next(s, c);
+            size_t room = session_room(s);
+            if (room == 0) {          /* session_continue goes on */
+                s->owed = 1;
+                return MSGLOG_OK;
+            }
+            int rc = send_next(s, c, room);
             if (rc) {
                 /* The stream's position may have moved past ops it did not
                  * return (stream.h): the session cannot go on. */

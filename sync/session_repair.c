@@ -4,15 +4,14 @@
  * versions a listing shows the peer lacks, and ask for the ones they lack
  * with WANT. A WANT is answered with a BATCH of every version of its ids
  * followed by an empty REPAIR, so the asking side can tell when the answer
- * is in (s->repair_wait, which session_up_to_date() waits for). */
+ * is in (s->repair_wait, which session_up_to_date() waits for); the
+ * versions are sent by session_versions.c. */
 #include "sync/session_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "log/op_range.h"
 #include "sync/repair.h"
-#include "crdt/grow.h"
 
 static int queue_repair_msg(session *s, const codec_repair *m)
 {
@@ -34,99 +33,8 @@ static int queue_want(session *s, const codec_want *m)
     return session_queue(s, buf, len, rc);
 }
 
-/* ---- sending every version of some ids ---------------------------------- */
-
-typedef struct version_list {
-    codec_bytes *e;
-    size_t n, cap;
-} version_list;
-
-static int version_push(void *ctx, const uint8_t *enc, size_t len)
-{
-    version_list *l = ctx;
-    codec_bytes *p = grow_array(l->e, &l->cap, l->n < 16 ? 16 : l->n + 1, sizeof *p);
-    if (!p)
-        return MSGLOG_ENOMEM;
-    l->e = p;
-    l->e[l->n++] = (codec_bytes){ enc, len };
-    return MSGLOG_OK;
-}
-
-/* The versions of id kept as evidence, in hash order. */
-static int collect_evidence(store_txn *t, uint32_t cid, op_id id, version_list *l)
-{
-    const uint8_t *enc;
-    size_t len;
-    op_range ev;
-    int rc = op_range_open(&ev, t, OP_RANGE_EVIDENCE, cid);
-    if (!rc)
-        rc = op_range_seek(&ev, id.replica, id.seq, id.seq);
-    while (rc == MSGLOG_OK) {
-        rc = op_range_encoding(&ev, &enc, &len);
-        if (!rc)
-            rc = version_push(l, enc, len);
-        if (!rc)
-            rc = op_range_next(&ev);
-    }
-    op_range_close(&ev);
-    return rc == MSGLOG_ENOTFOUND ? MSGLOG_OK : rc;
-}
-
-/* Every version of id held in t: the delivered one first, then the kept
- * ones (the peer holds the id, so it keeps them as evidence at once). */
-static int collect_id(store_txn *t, uint32_t cid, op_id id, version_list *l)
-{
-    uint8_t kind;
-    uint64_t hlc;
-    const uint8_t *enc;
-    size_t len;
-    int rc = oprec_get(t, cid, id, &kind, &hlc, &enc, &len);
-    if (rc == MSGLOG_OK)
-        rc = version_push(l, enc, len);
-    if (rc && rc != MSGLOG_ENOTFOUND)
-        return rc;
-    return collect_evidence(t, cid, id, l);
-}
-
-/* Sends every version of the distinct ids in ids[0..n) (ascending) in
- * batches of the peer's budget. */
-static int send_versions(session *s, sconv *c, const op_id *ids, size_t n)
-{
-    store_txn *t;
-    int rc = store_txn_begin(s->log->st, 0, &t);
-    if (rc)
-        return rc;
-    conv_state cs;
-    rc = conv_lookup(t, c->name, c->len, &cs);
-    if (rc == MSGLOG_ENOTFOUND)         /* nothing held: an empty answer */
-        n = 0;
-    else if (rc) {
-        store_txn_abort(t);
-        return rc;
-    }
-    version_list l = { 0 };
-    size_t bytes = 0, counted = 0;
-    rc = MSGLOG_OK;
-    for (size_t i = 0; i < n && !rc; i++) {
-        if (i > 0 && op_id_cmp(ids[i - 1], ids[i]) == 0)
-            continue;
-        rc = collect_id(t, cs.cid, ids[i], &l);
-        for (; !rc && counted < l.n; counted++)
-            bytes += l.e[counted].len;
-        if (!rc && bytes >= s->peer_budget) {
-            rc = out_send_batch(s, c, l.e, l.n);
-            l.n = counted = bytes = 0;
-        }
-    }
-    if (!rc)
-        rc = out_send_batch(s, c, l.e, l.n);   /* possibly empty: the answer */
-    if (n)
-        conv_free(&cs);
-    free(l.e);
-    store_txn_abort(t);
-    return rc;
-}
-
+/* The versions a listing shows the peer lacks (session_versions.c). A
+ * paced session takes no frame while a job is active, so none is. */
 static int send_lacking(session *s, sconv *c, const repair_version *v, size_t n)
 {
     if (n == 0)
@@ -136,9 +44,7 @@ static int send_lacking(session *s, sconv *c, const repair_version *v, size_t n)
         return MSGLOG_ENOMEM;
     for (size_t i = 0; i < n; i++)
         ids[i] = v[i].id;
-    int rc = send_versions(s, c, ids, n);
-    free(ids);
-    return rc;
+    return versions_start(s, c, ids, n, 0);
 }
 
 /* ---- the steps ---------------------------------------------------------- */
@@ -229,10 +135,11 @@ int repair_on_want(session *s, const uint8_t *buf, size_t len)
         return rc;
     }
     sconv *c = session_conv(s, m.conv, m.conv_len, 1);
-    rc = c ? send_versions(s, c, m.ids, m.n_ids) : session_conv_failed(s);
-    if (!rc) {
-        codec_repair done = { c->name, c->len, NULL, 0 };
-        rc = queue_repair_msg(s, &done);
+    if (c) {
+        rc = versions_start(s, c, m.ids, m.n_ids, 1);   /* takes the ids */
+        m.ids = NULL;
+    } else {
+        rc = session_conv_failed(s);
     }
     codec_want_clear(&m);
     if (rc)

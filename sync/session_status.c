@@ -29,6 +29,17 @@ int session_refresh_status(session *s, const uint8_t *conv, size_t conv_len)
     if (s->role != SESSION_ROLE_RELAY || !session_wants(s, conv, conv_len))
         return MSGLOG_OK;
     sconv *c = session_conv(s, conv, conv_len, 1);
+    if (c && session_room(s) == 0) {      /* sent by status_continue */
+        if (!c->status_owed)
+            s->n_status_owed++;
+        c->status_owed = 1;
+        s->owed = 1;
+        return MSGLOG_OK;
+    }
+    if (c && c->status_owed) {
+        c->status_owed = 0;
+        s->n_status_owed--;
+    }
     peers_status st = { 0 };
     int rc = c ? peers_status_for(s->log, conv, conv_len, s->peer_user, s->peer_user_len, &st)
                : session_conv_failed(s);
@@ -46,6 +57,19 @@ int session_refresh_status(session *s, const uint8_t *conv, size_t conv_len)
     peers_status_clear(&c->sent_status);
     c->sent_status = st;
     c->status_sent = 1;
+    return MSGLOG_OK;
+}
+
+int status_continue(session *s)
+{
+    for (size_t i = 0; i < s->n_convs && s->n_status_owed; i++) {
+        const sconv *c = s->convs[i];
+        if (!c->status_owed)
+            continue;
+        int rc = session_refresh_status(s, c->name, c->len);
+        if (rc || c->status_owed)      /* an error, or no room again */
+            return rc;
+    }
     return MSGLOG_OK;
 }
 
@@ -128,7 +152,8 @@ static int holds_peer_state(store_txn *t, const sconv *c)
 
 int session_up_to_date(const session *s)
 {
-    if (s->phase != SESSION_PHASE_OPEN || s->in_batch.active || s->n_fl || s->repair_wait)
+    if (s->phase != SESSION_PHASE_OPEN || s->in_batch.active || s->n_fl || s->repair_wait ||
+        session_busy(s))
         return 0;
     for (size_t i = 0; i < s->n_convs; i++) {
         const sconv *c = s->convs[i];

@@ -138,6 +138,13 @@ static void marks_clear(stream *s)
     s->marks_cap = s->marks_used = s->n_open = 0;
 }
 
+void stream_set_budget(stream *s, size_t budget)
+{
+    if (budget == 0)
+        budget = 1;
+    s->budget = budget < s->max_batch ? budget : s->max_batch;
+}
+
 void stream_close(stream *s)
 {
     if (!s)

@@ -83,6 +83,14 @@ int stream_next(stream *s, store_txn *t, stream_batch *out);
  */
 int stream_peer_has(stream *s, const op_id *have, size_t n);
 
+/*
+ * Changes the budget later batches are filled up to (>= 1; at most the
+ * max_batch given to stream_open). A relay fills batches only up to the room
+ * the transport has left for the connection (docs/protocol.md 8, "Memory
+ * budget"), which changes from batch to batch. Between two stream_next calls.
+ */
+void stream_set_budget(stream *s, size_t budget);
+
 /* NULL-safe. */
 void stream_close(stream *s);
 

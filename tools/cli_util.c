@@ -117,6 +117,33 @@ int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
     return 0;
 }
 
+int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char digits[32];
+    size_t len = s ? strlen(s) : 0;
+    unsigned shift = 0;
+    uint64_t v;
+
+    if (len == 0 || len >= sizeof digits)
+        return -1;
+    memcpy(digits, s, len + 1);
+    switch (digits[len - 1]) {
+    case 'K': shift = 10; break;
+    case 'M': shift = 20; break;
+    case 'G': shift = 30; break;
+    default: break;
+    }
+    if (shift)
+        digits[len - 1] = '\0';
+    if (cli_parse_u64(digits, 0, UINT64_MAX >> shift, &v) != 0)
+        return -1;
+    v <<= shift;
+    if (v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
 int cli_parse_id(const char *s, msglog_id *out)
 {
     /* "R.S"; "R:S", the form of earlier versions, is still read. */

@@ -42,6 +42,10 @@ int cli_lib_error(const char *cmd, msglog *log, const char *what, int rc);
 /* Parses a decimal integer in [min, max]. @return 0, or -1. */
 int cli_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 
+/* Parses a byte count, a decimal integer with an optional K, M or G suffix
+ * (KiB, MiB, GiB), in [min, max]. @return 0, or -1. */
+int cli_parse_size(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
 /* Parses "REPLICA.SEQ" (both >= 1; "REPLICA:SEQ" too, the form earlier
  * versions printed). @return 0, or -1. */
 int cli_parse_id(const char *s, msglog_id *out);

@@ -69,9 +69,9 @@ void log_stats(const msglog_relay_stats *st)
              "STATS connections=%" PRIu64 " connections_total=%" PRIu64 " conversations=%" PRIu64
              " bytes_in=%" PRIu64 " bytes_out=%" PRIu64 " commits=%" PRIu64
              " commits_per_sec=%.2f unwritten_bytes=%" PRIu64 " memory_budget_used=%" PRIu64
-             " uptime_s=%.3f",
+             " memory_budget=%" PRIu64 " uptime_s=%.3f",
              st->connections, st->connections_total, st->conversations, st->bytes_in,
              st->bytes_out, st->commits, st->commits_per_sec, st->unwritten_bytes,
-             st->memory_budget_used, (double)st->uptime_ms / 1000.0);
+             st->memory_budget_used, st->memory_budget, (double)st->uptime_ms / 1000.0);
     log_line(NULL, MSGLOG_LOG_INFO, text);
 }

@@ -17,6 +17,9 @@
 #include <time.h>
 
 #include <uv.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli_util.h"
 #include "log_lines.h"
@@ -125,7 +128,7 @@ static void run_finish(net_run *n)
 
 static const char relay_usage[] =
     "usage: msglog relay --listen HOST:PORT --dir DIR [--replica N] [--user U] [LIMITS]\n"
-    "                    [--log-level LEVEL]\n"
+    "                    [--memory-budget BYTES] [--log-level LEVEL]\n"
     "  Runs a relay on the store in DIR: it accepts devices (`msglog sync`),\n"
     "  keeps what they send, pushes every new message to every connected\n"
     "  device of the conversation, and tracks what each device has, for\n"
@@ -142,6 +145,11 @@ static const char relay_usage[] =
     "                     the default) or debug (and each HELLO)\n"
     "  SIGUSR1 writes a STATS line (connections, conversations, bytes in\n"
     "  and out, commits and commits per second, unwritten bytes).\n"
+    "  --memory-budget BYTES  what the relay holds for its devices, all\n"
+    "                   together (batches being received, output not yet\n"
+    "                   written); each of n connections gets BYTES / n and is\n"
+    "                   slowed, or closed with ERROR limit, beyond it. A\n"
+    "                   suffix K, M or G counts KiB, MiB, GiB. Default 1G.\n"
     "  LIMITS (a connection past one is closed with ERROR limit):\n"
     "  --max-conns N           connections at a time, all devices (10000)\n"
     "  --max-conns-per-addr N  connections at a time from one IPv4 address or\n"
@@ -220,6 +228,18 @@ static int relay_limits(const relay_limit_args *a, msglog_relay_options *o)
     return CLI_OK;
 }
 
+/* Large buffers (batches, a WANT's answer) are mapped for themselves and
+ * given back to the system when freed. glibc raises this threshold after
+ * the first large free, and then serves them from the heap, which keeps
+ * what peers made the relay hold long after it was freed: the relay's
+ * memory would follow its peaks, not its budget (docs/reliability.md). */
+static void release_large_buffers(void)
+{
+#ifdef __GLIBC__
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 /* Opens the relay's store, creating it when DIR holds none. */
 static int relay_open(msglog **log, const char *dir, const char *replica_s, const char *user)
 {
@@ -267,6 +287,7 @@ int relay_main(int argc, char **argv)
     const char *pos[1];
     relay_limit_args lim = { NULL, NULL, NULL, NULL, NULL, NULL, NULL };
     msglog_relay_options ro = MSGLOG_RELAY_OPTIONS_INIT;
+    const char *budget_s = NULL;
     size_t n_pos;
     cli_opt opts[] = { { "listen", &listen, NULL, NULL, NULL },
                        { "dir", &dir, NULL, NULL, NULL },
@@ -280,7 +301,9 @@ int relay_main(int argc, char **argv)
                        { "idle-timeout", &lim.idle_timeout, NULL, NULL, NULL },
                        { "max-clock-ahead", &lim.max_clock_ahead, NULL, NULL, NULL },
                        { "log-level", &level_s, NULL, NULL, NULL },
+                       { "memory-budget", &budget_s, NULL, NULL, NULL },
                        { NULL, NULL, NULL, NULL, NULL } };
+    uint64_t budget = 0;
     char host[256];
     uint16_t port;
     msglog *log = NULL;
@@ -301,6 +324,12 @@ int relay_main(int argc, char **argv)
         return cli_usage_error("relay", relay_usage,
                                "--log-level takes error, warn, info or debug, not '%s'", level_s);
     ro.on_log = log_line;
+    if (budget_s && cli_parse_size(budget_s, 1, SIZE_MAX, &budget) != 0)
+        return cli_usage_error("relay", relay_usage,
+                               "--memory-budget takes a byte count (suffix K, M or G), not '%s'",
+                               budget_s);
+    ro.memory_budget = (size_t)budget;
+    release_large_buffers();
     if ((rc = relay_open(&log, dir, replica_s, user)) != CLI_OK)
         return rc;
     memset(&n, 0, sizeof n);

@@ -181,7 +181,7 @@ def scenario_stats(t):
     relay, port = t.relay(t.path("stats-relay"))
     s0 = stats(relay, 1)
     want = ["connections", "connections_total", "conversations", "bytes_in", "bytes_out", "commits",
-            "commits_per_sec", "unwritten_bytes", "memory_budget_used", "uptime_s"]
+            "commits_per_sec", "unwritten_bytes", "memory_budget_used", "memory_budget", "uptime_s"]
     check(list(s0) == want, "STATS fields %s" % list(s0))
     check(s0["connections"] == "0" and s0["bytes_in"] == "0", "a fresh relay: %s" % s0)
 

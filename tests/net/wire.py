@@ -190,3 +190,11 @@ class Peer:
 
     def close(self):
         self.sock.close()
+
+
+def vv_of(entries, replica):
+    """The seq of replica in a flat vector [replica, seq, ...] (0: none)."""
+    for i in range(0, len(entries), 2):
+        if entries[i] == replica:
+            return entries[i + 1]
+    return 0
