@@ -1,6 +1,5 @@
-/* bench_crypto: the primitives the identity design is sized by
- * (../shared/guides/SECURITY.md gives them as facts; this re-measures them
- * here).
+/* bench_crypto: the primitives the identity design is sized by, measured
+ * on this machine.
  *
  *   bench_crypto [--ms M]
  *
