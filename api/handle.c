@@ -12,7 +12,7 @@
 #include "crdt/utf8.h"
 #include "log/meta.h"
 
-#define STORE_FORMAT 2   /* 2: pending_edits (docs/format.md) */
+#define STORE_FORMAT 3   /* 2: pending_edits; 3: framed records (docs/format.md) */
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define DEFAULT_MAX_MAP_SIZE ((size_t)1 << 36)
 #define DEFAULT_MAX_PENDING_OPS 100000
@@ -47,12 +47,19 @@ static uint64_t system_clock(void *ctx)
 static int identity_read(msglog *log, store_txn *t, uint64_t *replica, store_val *user)
 {
     uint64_t format = 0;
-    int rc = meta_get_u64(t, "format", &format);
+    const char *missing = store_missing_table(log->st);
+    if (missing && strcmp(missing, "meta") == 0)
+        return ml_fail(log, MSGLOG_ECORRUPT, "the store has no table meta");
+    int rc = meta_get_format(t, &format);
+    if (rc == MSGLOG_ENOTFOUND && missing)   /* not a store msglog made */
+        return ml_fail(log, MSGLOG_ECORRUPT, "the store has no table %s", missing);
     if (rc == MSGLOG_ENOTFOUND)
         return rc;
     if (!rc && format != STORE_FORMAT)
-        return ml_fail(log, MSGLOG_EVERSION, "store format %llu is unknown",
-                       (unsigned long long)format);
+        return ml_fail(log, MSGLOG_EVERSION, "store format %llu is unknown (this build reads "
+                       "format %d only)", (unsigned long long)format, STORE_FORMAT);
+    if (!rc && missing)
+        return ml_fail(log, MSGLOG_ECORRUPT, "the store has no table %s", missing);
     if (!rc)
         rc = meta_get_u64(t, "replica", replica);
     if (!rc)
@@ -166,34 +173,67 @@ static void apply_options(msglog *log, const msglog_options *opts, size_t *map)
                                                             : DEFAULT_MAX_PENDING_BYTES;
 }
 
+/* The text of the last failed msglog_open() of this thread: there is no
+ * handle to keep it in. */
+static _Thread_local char open_err[sizeof ((msglog *)0)->err];
+
+const char *msglog_open_errmsg(void)
+{
+    return open_err;
+}
+
+/* Records the message of a failed open and returns rc. */
+static int open_fail(int rc, const char *fmt, ...) ML_PRINTF(2, 3);
+static int open_fail(int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(open_err, sizeof open_err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Opens the store and checks or writes its identity; on failure the
+ * message is in log->err. */
+static int open_store(msglog *log, const char *path, const msglog_options *opts)
+{
+    size_t map;
+    apply_options(log, opts, &map);
+    char why[STORE_WHY_MAX] = "";
+    int rc = store_open(&log->st, path, map, why);
+    if (rc)
+        return ml_fail(log, rc, "%s", why[0] ? why : msglog_strerror(rc));
+    return check_identity(log);
+}
+
 int msglog_open(msglog **out, const char *path, uint64_t replica,
                 const char *user, size_t user_len, const msglog_options *opts)
 {
+    open_err[0] = '\0';
     if (!out)
-        return MSGLOG_EINVAL;
+        return open_fail(MSGLOG_EINVAL, "msglog_open: out is NULL");
     *out = NULL;
     if (!path || !*path || !identity_args_ok(replica, user, user_len))
-        return MSGLOG_EINVAL;
+        return open_fail(MSGLOG_EINVAL, "msglog_open: bad argument");
     if (opts && opts->version != MSGLOG_OPTIONS_VERSION)
-        return MSGLOG_EVERSION;
+        return open_fail(MSGLOG_EVERSION, "msglog_open: unknown options version %u",
+                         opts->version);
     if (replica == 0) {
         int rc = store_present(path);
         if (rc)
-            return rc;
+            return open_fail(rc, rc == MSGLOG_ENOTFOUND ? "%s holds no store" : "%s: %s", path,
+                             msglog_strerror(rc));
     }
     msglog *log = calloc(1, sizeof *log);
     if (!log)
-        return MSGLOG_ENOMEM;
+        return open_fail(MSGLOG_ENOMEM, "out of memory");
     log->replica = replica;
     if (user_len)
         memcpy(log->user, user, user_len);
     log->user_len = user_len;
-    size_t map;
-    apply_options(log, opts, &map);
-    int rc = store_open(&log->st, path, map);
-    if (!rc)
-        rc = check_identity(log);
+    int rc = open_store(log, path, opts);
     if (rc) {
+        open_fail(rc, "%s", log->err[0] ? log->err : msglog_strerror(rc));
         store_close(log->st);
         free(log);
         return rc;

@@ -158,15 +158,29 @@ typedef struct msglog_options {
  *         no store; MSGLOG_EMISMATCH when the store belongs to another
  *         replica or user; MSGLOG_EVERSION when opts->version is not
  *         MSGLOG_OPTIONS_VERSION, or for a store written by an unknown format
- *         (or a data file LMDB does not recognise); MSGLOG_ECORRUPT when its
- *         identity is unreadable or invalid, or LMDB finds the file corrupt;
+ *         (stores of formats 1 and 2, made before records had checksums,
+ *         included: there is no migration), or a data file LMDB does not
+ *         recognise; MSGLOG_ECORRUPT when the store is damaged: its data file
+ *         is shorter than its meta page says or a meta page is inconsistent,
+ *         a table is missing, its identity is damaged (a checksum fails),
+ *         unreadable or invalid, or LMDB finds the file corrupt;
  *         MSGLOG_EFULL when map_size is too small to create a new store;
  *         MSGLOG_EIO (the directory cannot be made or opened, LMDB failed);
- *         MSGLOG_ENOMEM. On error *out is NULL (when out is not) and there
- *         is no handle to ask msglog_errmsg().
+ *         MSGLOG_ENOMEM. On error *out is NULL (when out is not); there is
+ *         no handle to ask msglog_errmsg(), msglog_open_errmsg() says why.
  */
 MSGLOG_API int msglog_open(msglog **out, const char *path, uint64_t replica,
                 const char *user, size_t user_len, const msglog_options *opts);
+
+/*
+ * The message of the last msglog_open() of this thread that failed ("" after
+ * one that succeeded): "data.mdb is truncated: 8192 bytes, its meta page
+ * needs 40960", "meta record user is damaged (checksum)".
+ *
+ * @return the text, never NULL, in thread-local storage owned by the
+ *         library: valid until the next msglog_open() of the same thread.
+ */
+MSGLOG_API const char *msglog_open_errmsg(void);
 
 /*
  * The identity of the open store: its replica id and its user. Each

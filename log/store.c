@@ -2,15 +2,25 @@
 
 #include <errno.h>
 #include <lmdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "log/damage.h"
+#include "log/frame.h"
+#include "log/mapping.h"
 #include "msglog.h"
 
 struct store {
     MDB_env *env;
     MDB_dbi dbi[TBL_COUNT];
+    int missing;                 /* the first table the store lacks, or -1 */
+    int fd;                      /* the data file */
+    const uint8_t *map;          /* LMDB's map of it (NULL: unknown) */
+    size_t map_len;
+    size_t file_len;             /* its length when last looked at */
+    char damage[DAMAGE_MSG_MAX]; /* the last damaged record found */
 };
 
 struct store_txn {
@@ -20,6 +30,8 @@ struct store_txn {
 
 struct store_cursor {
     MDB_cursor *cur;
+    store_txn *t;
+    int tbl;
 };
 
 static const char *const table_names[TBL_COUNT] = {
@@ -56,29 +68,141 @@ const char *store_strerror(int lmdb_rc)
     return mdb_strerror(lmdb_rc);
 }
 
-static int open_tables(store *s)
+const char *store_table_name(int tbl)
 {
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    if (rc)
-        return map_rc(rc);
-    for (int i = 0; i < TBL_COUNT && rc == 0; i++)
-        rc = mdb_dbi_open(txn, table_names[i], MDB_CREATE, &s->dbi[i]);
-    if (rc) {
-        mdb_txn_abort(txn);
-        return map_rc(rc);
-    }
-    return map_rc(mdb_txn_commit(txn));
+    return tbl >= 0 && tbl < TBL_COUNT ? table_names[tbl] : "?";
 }
 
-int store_open(store **out, const char *path, size_t map_size)
+const char *store_missing_table(const store *s)
 {
-    *out = NULL;
-    if (mkdir(path, 0700) != 0 && errno != EEXIST)
-        return MSGLOG_EIO;
-    store *s = calloc(1, sizeof *s);
-    if (!s)
-        return MSGLOG_ENOMEM;
+    return s->missing >= 0 ? table_names[s->missing] : NULL;
+}
+
+const char *store_damage(const store *s)
+{
+    return s->damage;
+}
+
+void store_damage_clear(store *s)
+{
+    s->damage[0] = '\0';
+}
+
+/* ---- where values may lie ----------------------------------------------- */
+
+/* Where LMDB mapped the data file; looked up again after the map moved. */
+static void locate_map(store *s)
+{
+    struct stat st;
+    if (mapping_find(s->fd, &s->map, &s->map_len) != MSGLOG_OK)
+        s->map = NULL;
+    s->file_len = fstat(s->fd, &st) == 0 ? (size_t)st.st_size : 0;
+}
+
+/* Whether bytes at p..p+len, which LMDB handed out, are inside the data
+ * file: a damaged page can make a node's offset or size point anywhere.
+ * Bytes outside the map are a page this write transaction copied to memory
+ * (its bytes came from the file, checked then). The file may have grown
+ * since it was last looked at. */
+static int in_file(store *s, const void *p, size_t len)
+{
+    uintptr_t at = (uintptr_t)p, base = (uintptr_t)s->map;
+    if (!s->map || at < base || at - base >= s->map_len)
+        return 1;
+    for (int looked = 0;; looked = 1) {
+        if (at - base <= s->file_len && len <= s->file_len - (at - base))
+            return 1;
+        struct stat st;
+        if (looked || fstat(s->fd, &st) != 0)
+            return 0;
+        s->file_len = (size_t)st.st_size;
+    }
+}
+
+/* The name of conversation cid, read raw from TBL_CONVS (value cid|frame):
+ * the record being described is damaged, so nothing here may fail the
+ * read that found it. conv is left empty when it is not found. */
+static void find_conv_name(store_txn *t, uint32_t cid, store_val *conv)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t want[4] = { (uint8_t)(cid >> 24), (uint8_t)(cid >> 16), (uint8_t)(cid >> 8),
+                        (uint8_t)cid };
+    if (mdb_cursor_open(t->txn, t->s->dbi[TBL_CONVS], &cur) != 0)
+        return;
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (!in_file(t->s, k.mv_data, k.mv_size) || !in_file(t->s, v.mv_data, v.mv_size))
+            break;
+        if (v.mv_size == 4 + FRAME_TAIL && memcmp(v.mv_data, want, 4) == 0) {
+            *conv = (store_val){ k.mv_data, k.mv_size };
+            break;
+        }
+    }
+    mdb_cursor_close(cur);
+}
+
+/* Records what is damaged (store_damage) and returns MSGLOG_ECORRUPT. */
+static int damaged(store_txn *t, int tbl, MDB_val key, const char *why)
+{
+    if (!in_file(t->s, key.mv_data, key.mv_size)) {
+        snprintf(t->s->damage, sizeof t->s->damage,
+                 "%s record is damaged (its key lies outside the data file)", table_names[tbl]);
+        return MSGLOG_ECORRUPT;
+    }
+    store_val k = { key.mv_data, key.mv_size }, conv = { NULL, 0 };
+    uint32_t cid;
+    if (damage_key_cid(tbl, k, &cid))
+        find_conv_name(t, cid, &conv);
+    damage_describe(t->s->damage, tbl, k, conv, why);
+    return MSGLOG_ECORRUPT;
+}
+
+/* The payload of a value LMDB returned for key: checked, unframed. */
+static int unframe(store_txn *t, int tbl, MDB_val key, MDB_val v, store_val *out)
+{
+    if (!in_file(t->s, key.mv_data, key.mv_size) || !in_file(t->s, v.mv_data, v.mv_size))
+        return damaged(t, tbl, key, "it lies outside the data file");
+    store_val payload;
+    if (frame_open((store_val){ key.mv_data, key.mv_size }, (store_val){ v.mv_data, v.mv_size },
+                   &payload) != MSGLOG_OK)
+        return damaged(t, tbl, key, "checksum");
+    if (out)
+        *out = payload;
+    return MSGLOG_OK;
+}
+
+/* ---- opening ------------------------------------------------------------ */
+
+/* Opens every table: a new environment (an empty main database) creates
+ * them; an existing one must have them, and a missing one is noted, never
+ * created (creating it would write into a store that may be damaged). No
+ * table has flags: a flag LMDB finds is damage too. */
+static int open_tables(store *s, MDB_txn *txn)
+{
+    MDB_dbi main;
+    MDB_stat st;
+    int rc = mdb_dbi_open(txn, NULL, 0, &main);
+    if (!rc)
+        rc = mdb_stat(txn, main, &st);
+    unsigned create = !rc && st.ms_entries == 0 ? MDB_CREATE : 0;
+    s->missing = -1;
+    for (int i = 0; i < TBL_COUNT && rc == 0; i++) {
+        unsigned flags = 0;
+        rc = mdb_dbi_open(txn, table_names[i], create, &s->dbi[i]);
+        if (rc == MDB_NOTFOUND) {
+            s->dbi[i] = (MDB_dbi)-1;   /* no handle: LMDB refuses any use (EINVAL) */
+            s->missing = s->missing < 0 ? i : s->missing;
+            rc = 0;
+        }
+        else if (!rc && (rc = mdb_dbi_flags(txn, s->dbi[i], &flags)) == 0 && flags != 0)
+            rc = MDB_INCOMPATIBLE;
+    }
+    return rc;
+}
+
+static int open_env(store *s, const char *path, size_t map_size)
+{
     int rc = mdb_env_create(&s->env);
     if (rc == 0)
         rc = mdb_env_set_maxdbs(s->env, TBL_COUNT);
@@ -88,21 +212,45 @@ int store_open(store **out, const char *path, size_t map_size)
      * Durable commits: never MDB_NOSYNC. */
     if (rc == 0)
         rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600);
-    if (rc == 0) {
-        int dead;
+    if (rc == 0)
+        rc = mdb_env_get_fd(s->env, &s->fd);
+    if (rc == 0)
+        locate_map(s);
+    return rc;
+}
+
+int store_open(store **out, const char *path, size_t map_size, char *why)
+{
+    *out = NULL;
+    if (why)
+        why[0] = '\0';
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return MSGLOG_EIO;
+    store *s = calloc(1, sizeof *s);
+    if (!s)
+        return MSGLOG_ENOMEM;
+    int dead;
+    MDB_txn *txn = NULL;
+    int rc = open_env(s, path, map_size);
+    if (rc == 0)
         rc = mdb_reader_check(s->env, &dead);   /* reclaim slots of dead processes */
-        rc = rc ? map_rc(rc) : open_tables(s);
-        if (rc)
-            goto fail_mapped;
+    if (rc == 0)
+        rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = open_tables(s, txn);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (rc == 0) {
         *out = s;
         return MSGLOG_OK;
     }
-    rc = map_rc(rc);
-fail_mapped:
+    mdb_txn_abort(txn);
     if (s->env)
         mdb_env_close(s->env);
     free(s);
-    return rc;
+    return rc == MDB_INCOMPATIBLE ? MSGLOG_ECORRUPT : map_rc(rc);
 }
 
 void store_close(store *s)
@@ -123,12 +271,17 @@ int store_grow(store *s, size_t max)
     size_t next = cur <= max / 2 ? cur * 2 : max;
     if (next <= cur)
         return MSGLOG_EFULL;
-    return map_rc(mdb_env_set_mapsize(s->env, next));
+    rc = mdb_env_set_mapsize(s->env, next);
+    locate_map(s);   /* the map moved */
+    return map_rc(rc);
 }
+
+/* ---- transactions ------------------------------------------------------- */
 
 int store_txn_begin(store *s, int write, store_txn **out)
 {
     *out = NULL;
+    store_damage_clear(s);
     store_txn *t = malloc(sizeof *t);
     if (!t)
         return MSGLOG_ENOMEM;
@@ -157,6 +310,8 @@ void store_txn_abort(store_txn *t)
     free(t);
 }
 
+/* ---- records ------------------------------------------------------------ */
+
 static MDB_val to_mdb(store_val v)
 {
     return (MDB_val){ v.len, (void *)v.data };
@@ -171,23 +326,42 @@ int store_get(store_txn *t, int tbl, store_val key, store_val *val)
 {
     MDB_val k = to_mdb(key), v;
     int rc = mdb_get(t->txn, t->s->dbi[tbl], &k, &v);
+    return rc ? map_rc(rc) : unframe(t, tbl, k, v, val);
+}
+
+int store_get_raw(store_txn *t, int tbl, store_val key, store_val *val)
+{
+    MDB_val k = to_mdb(key), v;
+    int rc = mdb_get(t->txn, t->s->dbi[tbl], &k, &v);
+    if (!rc && !in_file(t->s, v.mv_data, v.mv_size))
+        return damaged(t, tbl, k, "it lies outside the data file");
     if (rc == 0)
         *val = from_mdb(v);
     return map_rc(rc);
 }
 
-int store_put(store_txn *t, int tbl, store_val key, store_val val)
+int store_put_parts(store_txn *t, int tbl, store_val key, const store_val *parts, size_t n)
 {
-    MDB_val k = to_mdb(key), v = to_mdb(val);
-    return map_rc(mdb_put(t->txn, t->s->dbi[tbl], &k, &v, 0));
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++)
+        len += parts[i].len;
+    MDB_val k = to_mdb(key), v = { len + FRAME_TAIL, NULL };
+    int rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, MDB_RESERVE);
+    if (rc)
+        return map_rc(rc);
+    uint8_t *p = v.mv_data;
+    for (size_t i = 0; i < n; i++) {
+        if (parts[i].len)
+            memcpy(p, parts[i].data, parts[i].len);
+        p += parts[i].len;
+    }
+    frame_seal(key, v.mv_data, len);
+    return MSGLOG_OK;
 }
 
-int store_reserve(store_txn *t, int tbl, store_val key, size_t len, void **out)
+int store_put(store_txn *t, int tbl, store_val key, store_val val)
 {
-    MDB_val k = to_mdb(key), v = { len, NULL };
-    int rc = mdb_put(t->txn, t->s->dbi[tbl], &k, &v, MDB_RESERVE);
-    *out = rc ? NULL : v.mv_data;
-    return map_rc(rc);
+    return store_put_parts(t, tbl, key, &val, 1);
 }
 
 int store_del(store_txn *t, int tbl, store_val key)
@@ -195,6 +369,16 @@ int store_del(store_txn *t, int tbl, store_val key)
     MDB_val k = to_mdb(key);
     return map_rc(mdb_del(t->txn, t->s->dbi[tbl], &k, NULL));
 }
+
+int store_entries(store_txn *t, int tbl, uint64_t *n)
+{
+    MDB_stat st;
+    int rc = mdb_stat(t->txn, t->s->dbi[tbl], &st);
+    *n = rc ? 0 : (uint64_t)st.ms_entries;
+    return map_rc(rc);
+}
+
+/* ---- cursors ------------------------------------------------------------ */
 
 int store_cursor_open(store_txn *t, int tbl, store_cursor **out)
 {
@@ -207,6 +391,8 @@ int store_cursor_open(store_txn *t, int tbl, store_cursor **out)
         free(c);
         return map_rc(rc);
     }
+    c->t = t;
+    c->tbl = tbl;
     *out = c;
     return MSGLOG_OK;
 }
@@ -224,13 +410,17 @@ static int cursor_get(store_cursor *c, MDB_val *k, store_val *kout,
 {
     MDB_val v;
     int rc = mdb_cursor_get(c->cur, k, &v, op);
-    if (rc == 0) {
-        if (kout)
-            *kout = from_mdb(*k);
-        if (vout)
-            *vout = from_mdb(v);
-    }
-    return map_rc(rc);
+    if (rc)
+        return map_rc(rc);
+    store_val payload;
+    rc = unframe(c->t, c->tbl, *k, v, &payload);
+    if (rc)
+        return rc;
+    if (kout)
+        *kout = from_mdb(*k);
+    if (vout)
+        *vout = payload;
+    return MSGLOG_OK;
 }
 
 int store_cursor_seek(store_cursor *c, store_val key, store_val *k, store_val *v)
@@ -267,6 +457,8 @@ int store_cursor_del(store_cursor *c)
 {
     return map_rc(mdb_cursor_del(c->cur, 0));
 }
+
+/* ---- scrubbing ---------------------------------------------------------- */
 
 int store_scrub(store_txn *t, int tbl, store_val key)
 {

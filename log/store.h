@@ -1,6 +1,14 @@
 /* The LMDB store: one environment per replica, a few named tables, and thin
  * wrappers that map LMDB's codes to MSGLOG_E* codes. lmdb.h is included in
- * log/ only. The layout is described in docs/format.md. */
+ * log/ only. The layout is described in docs/format.md.
+ *
+ * Damage. Every value is framed with a checksum of its key and payload
+ * (log/frame.h): the puts below add it, and every get and cursor step checks
+ * it and hands out the payload only, so the tables never see the frame. A
+ * record whose checksum fails, or whose key or value a damaged page makes
+ * point outside the data file, is MSGLOG_ECORRUPT, and store_damage() names
+ * it (log/damage.h). A cursor stays on such a record, so a walk may step
+ * past it (msglog_check does). */
 #ifndef MSGLOG_LOG_STORE_H
 #define MSGLOG_LOG_STORE_H
 
@@ -31,9 +39,25 @@ typedef struct store_val {
     size_t len;
 } store_val;
 
-/* Opens (creating) the environment in directory `path`. */
-int store_open(store **out, const char *path, size_t map_size);
+/* Opens (creating) the environment in directory `path`. A new environment
+ * gets every table; an existing one is opened without writing anything,
+ * and a table it lacks is noted (store_missing_table), not created: every
+ * store of this format has them all. */
+#define STORE_WHY_MAX 384
+/* On failure, `why` (STORE_WHY_MAX bytes, may be NULL) says what is wrong
+ * with the data file when it knows ("" otherwise). */
+int store_open(store **out, const char *path, size_t map_size, char *why);
 void store_close(store *s);
+/* The name of the first table the store lacks, or NULL. */
+const char *store_missing_table(const store *s);
+/* The name of table tbl as LMDB knows it ("ops"). */
+const char *store_table_name(int tbl);
+/* What the last damaged record found since the last store_txn_begin was
+ * ("" when none): "ops record 3.17 of conversation team is damaged
+ * (checksum)". Static in the store, valid until the next transaction
+ * begins or store_damage_clear(). */
+const char *store_damage(const store *s);
+void store_damage_clear(store *s);
 /* Doubles the map size, capped at max. MSGLOG_EFULL when already at max.
  * No transaction of this process may be open. */
 int store_grow(store *s, size_t max);
@@ -45,12 +69,18 @@ int store_txn_commit(store_txn *t);
 void store_txn_abort(store_txn *t);
 
 /* Values borrowed from the store stay valid until the next write in the
- * same transaction or its end. */
+ * same transaction or its end. MSGLOG_ECORRUPT for a damaged record. */
 int store_get(store_txn *t, int tbl, store_val key, store_val *val);
+/* The stored bytes of key's value as they are: frame neither checked nor
+ * removed. Only to read the format of a store written before records were
+ * framed (log/meta.c). */
+int store_get_raw(store_txn *t, int tbl, store_val key, store_val *val);
 int store_put(store_txn *t, int tbl, store_val key, store_val val);
-/* Reserves `len` bytes for key's value and points *out at them, to be
- * filled before the next write in t (saves building the value elsewhere). */
-int store_reserve(store_txn *t, int tbl, store_val key, size_t len, void **out);
+/* Puts the concatenation of parts[0..n) as key's value, copied once into
+ * the store (a record's head and body need not be joined elsewhere). */
+int store_put_parts(store_txn *t, int tbl, store_val key, const store_val *parts, size_t n);
+/* The number of entries of table tbl, as LMDB counts them. */
+int store_entries(store_txn *t, int tbl, uint64_t *n);
 /* MSGLOG_ENOTFOUND when absent. */
 int store_del(store_txn *t, int tbl, store_val key);
 
