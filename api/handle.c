@@ -42,8 +42,9 @@ static uint64_t system_clock(void *ctx)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Reads the identity a store holds: MSGLOG_ENOTFOUND (no message) when it
- * holds none yet. *user borrows from t. */
+/* Reads the identity a store holds; *user borrows from t. A store always
+ * has one (log/store.h: a new store is linked into place with it), so a
+ * missing one is damage. */
 static int identity_read(msglog *log, store_txn *t, uint64_t *replica, store_val *user)
 {
     uint64_t format = 0;
@@ -51,10 +52,6 @@ static int identity_read(msglog *log, store_txn *t, uint64_t *replica, store_val
     if (missing && strcmp(missing, "meta") == 0)
         return ml_fail(log, MSGLOG_ECORRUPT, "the store has no table meta");
     int rc = meta_get_format(t, &format);
-    if (rc == MSGLOG_ENOTFOUND && missing)   /* not a store msglog made */
-        return ml_fail(log, MSGLOG_ECORRUPT, "the store has no table %s", missing);
-    if (rc == MSGLOG_ENOTFOUND)
-        return rc;
     if (!rc && format != STORE_FORMAT)
         return ml_fail(log, MSGLOG_EVERSION, "store format %llu is unknown (this build reads "
                        "format %d only)", (unsigned long long)format, STORE_FORMAT);
@@ -65,24 +62,20 @@ static int identity_read(msglog *log, store_txn *t, uint64_t *replica, store_val
     if (!rc)
         rc = meta_get_user(t, user);
     if (rc == MSGLOG_ENOTFOUND)
-        rc = MSGLOG_ECORRUPT;   /* a format without an owner */
+        rc = MSGLOG_ECORRUPT;   /* no format, or a format without an owner */
     return rc ? ml_fail(log, rc, "the store's identity is unreadable: %s", msglog_strerror(rc))
               : MSGLOG_OK;
 }
 
-/* Writes the handle's identity into a new store and commits t. */
-static int identity_create(msglog *log, store_txn *t)
+/* What a new store starts with (store_init_fn): its format and owner. */
+static int identity_init(store_txn *t, void *ctx)
 {
+    msglog *log = ctx;
     int rc = meta_put_u64(t, "format", STORE_FORMAT);
     if (!rc)
         rc = meta_put_u64(t, "replica", log->replica);
     if (!rc)
         rc = meta_put_user(t, log->user, log->user_len);
-    if (rc) {
-        store_txn_abort(t);
-        return ml_fail(log, rc, "cannot create the store: %s", msglog_strerror(rc));
-    }
-    rc = store_txn_commit(t);
     return rc ? ml_fail(log, rc, "cannot create the store: %s", msglog_strerror(rc)) : MSGLOG_OK;
 }
 
@@ -108,22 +101,18 @@ static int identity_match(msglog *log, uint64_t replica, store_val user)
                    (unsigned long long)replica, (int)user.len, (const char *)user.data);
 }
 
-/* A new store gets the handle's identity; an existing one must match it, or
- * gives it its own when the handle has none (replica 0). */
+/* The store's identity must match the handle's, or becomes the handle's
+ * when it has none (replica 0). */
 static int check_identity(msglog *log)
 {
     store_txn *t;
-    int rc = store_txn_begin(log->st, 1, &t);
+    int rc = store_txn_begin(log->st, 0, &t);
     if (rc)
         return ml_fail(log, rc, "cannot begin a transaction");
     uint64_t replica = 0;
     store_val user = { NULL, 0 };
     rc = identity_read(log, t, &replica, &user);
-    if (rc == MSGLOG_ENOTFOUND && log->replica != 0)
-        return identity_create(log, t);
-    if (rc == MSGLOG_ENOTFOUND)
-        rc = ml_fail(log, rc, "the directory holds no store");
-    else if (!rc && log->replica == 0)
+    if (!rc && log->replica == 0)
         rc = identity_adopt(log, replica, user);
     else if (!rc)
         rc = identity_match(log, replica, user);
@@ -200,7 +189,8 @@ static int open_store(msglog *log, const char *path, const msglog_options *opts)
     size_t map;
     apply_options(log, opts, &map);
     char why[STORE_WHY_MAX] = "";
-    int rc = store_open(&log->st, path, map, why);
+    int create = log->replica != 0;   /* opening by the store's identity creates nothing */
+    int rc = store_open(&log->st, path, map, create, identity_init, log, why);
     if (rc)
         return ml_fail(log, rc, "%s", why[0] ? why : msglog_strerror(rc));
     return check_identity(log);

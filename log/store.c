@@ -5,12 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log/damage.h"
+#include "log/datafile.h"
 #include "log/frame.h"
 #include "log/mapping.h"
 #include "msglog.h"
+
+_Static_assert(STORE_WHY_MAX == DATAFILE_WHY_MAX, "store_open passes `why` to datafile_check");
 
 struct store {
     MDB_env *env;
@@ -201,7 +206,15 @@ static int open_tables(store *s, MDB_txn *txn)
     return rc;
 }
 
-static int open_env(store *s, const char *path, size_t map_size)
+/* LMDB's codes at opening: a table with flags is damage. */
+static int open_rc(int rc)
+{
+    return rc == MDB_INCOMPATIBLE ? MSGLOG_ECORRUPT : map_rc(rc);
+}
+
+/* Opens the environment at path (a directory, or with MDB_NOSUBDIR the
+ * data file itself) and finds its map. */
+static int open_env(store *s, const char *path, size_t map_size, unsigned flags)
 {
     int rc = mdb_env_create(&s->env);
     if (rc == 0)
@@ -211,46 +224,140 @@ static int open_env(store *s, const char *path, size_t map_size)
     /* MDB_NOTLS: read transactions are not tied to a thread's slot.
      * Durable commits: never MDB_NOSYNC. */
     if (rc == 0)
-        rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600);
+        rc = mdb_env_open(s->env, path, MDB_NOTLS | flags, 0600);
     if (rc == 0)
         rc = mdb_env_get_fd(s->env, &s->fd);
     if (rc == 0)
         locate_map(s);
-    return rc;
+    return open_rc(rc);
 }
 
-int store_open(store **out, const char *path, size_t map_size, char *why)
+/* Opens the tables, and runs init (when given) in the same transaction. */
+static int open_all(store *s, store_init_fn init, void *ctx)
 {
-    *out = NULL;
-    if (why)
-        why[0] = '\0';
-    if (mkdir(path, 0700) != 0 && errno != EEXIST)
-        return MSGLOG_EIO;
-    store *s = calloc(1, sizeof *s);
-    if (!s)
-        return MSGLOG_ENOMEM;
     int dead;
     MDB_txn *txn = NULL;
-    int rc = open_env(s, path, map_size);
-    if (rc == 0)
-        rc = mdb_reader_check(s->env, &dead);   /* reclaim slots of dead processes */
+    int rc = mdb_reader_check(s->env, &dead);   /* reclaim slots of dead processes */
     if (rc == 0)
         rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc == 0)
         rc = open_tables(s, txn);
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-        txn = NULL;
+    if (rc) {
+        mdb_txn_abort(txn);
+        return open_rc(rc);
     }
+    store_txn t = { s, txn };
+    if (init && (rc = init(&t, ctx)) != MSGLOG_OK) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return map_rc(mdb_txn_commit(txn));
+}
+
+/* The file of name `name` in directory dir, in a malloc'd string. */
+static char *file_in(const char *dir, const char *name)
+{
+    size_t n = strlen(dir), m = strlen(name);
+    char *p = malloc(n + m + 2);
+    if (p) {
+        memcpy(p, dir, n);
+        p[n] = '/';
+        memcpy(p + n + 1, name, m + 1);
+    }
+    return p;
+}
+
+/* Makes the durable effect of link() and unlink() in dir durable. */
+static void sync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* Builds a new store beside data.mdb, in a file of its own, and links it
+ * into place only once its tables and identity (init) are committed: a
+ * data.mdb is always a whole store, so one of 0 bytes, or without a format,
+ * is damage, never a creation that did not finish. A crash leaves at most
+ * the temporary file. Another process that created the store first wins
+ * (link refuses to replace), and this one then opens theirs. */
+static int create_store(const char *dir, const char *data, size_t map_size, store_init_fn init,
+                        void *ctx)
+{
+    static unsigned counter;
+    char name[64];
+    snprintf(name, sizeof name, ".new-%ld-%u.mdb", (long)getpid(), counter++);
+    char *tmp = file_in(dir, name), *lock = tmp ? malloc(strlen(tmp) + 6) : NULL;
+    store *s = calloc(1, sizeof *s);
+    int rc = !tmp || !lock || !s ? MSGLOG_ENOMEM : MSGLOG_OK;
     if (rc == 0) {
+        sprintf(lock, "%s-lock", tmp);
+        rc = open_env(s, tmp, map_size, MDB_NOSUBDIR);
+    }
+    if (rc == 0)
+        rc = open_all(s, init, ctx);
+    if (s && s->env)
+        mdb_env_close(s->env);
+    if (rc == 0 && link(tmp, data) != 0 && errno != EEXIST)
+        rc = MSGLOG_EIO;
+    if (tmp)
+        unlink(tmp);
+    if (lock)
+        unlink(lock);
+    sync_dir(dir);
+    free(s);
+    free(tmp);
+    free(lock);
+    return rc;
+}
+
+/* Creates the store when asked and missing; checks an existing data file
+ * before LMDB maps it. */
+static int prepare(const char *dir, size_t map_size, store_init_fn init, void *ctx, int create,
+                   char *why)
+{
+    char *data = file_in(dir, "data.mdb");
+    if (!data)
+        return MSGLOG_ENOMEM;
+    struct stat st;
+    int rc = MSGLOG_OK;
+    if (stat(data, &st) != 0)
+        rc = errno != ENOENT ? MSGLOG_EIO
+             : create        ? create_store(dir, data, map_size, init, ctx)
+                             : MSGLOG_ENOTFOUND;
+    char ignored[DATAFILE_WHY_MAX];
+    if (!rc)
+        rc = datafile_check(data, why ? why : ignored);
+    free(data);
+    return rc;
+}
+
+int store_open(store **out, const char *path, size_t map_size, int create, store_init_fn init,
+               void *ctx, char *why)
+{
+    *out = NULL;
+    if (why)
+        why[0] = '\0';
+    if (create && mkdir(path, 0700) != 0 && errno != EEXIST)
+        return MSGLOG_EIO;
+    int rc = prepare(path, map_size, init, ctx, create, why);
+    store *s = rc ? NULL : calloc(1, sizeof *s);
+    if (!rc && !s)
+        rc = MSGLOG_ENOMEM;
+    if (!rc)
+        rc = open_env(s, path, map_size, 0);
+    if (!rc)
+        rc = open_all(s, NULL, NULL);
+    if (!rc) {
         *out = s;
         return MSGLOG_OK;
     }
-    mdb_txn_abort(txn);
-    if (s->env)
+    if (s && s->env)
         mdb_env_close(s->env);
     free(s);
-    return rc == MDB_INCOMPATIBLE ? MSGLOG_ECORRUPT : map_rc(rc);
+    return rc;
 }
 
 void store_close(store *s)

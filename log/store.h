@@ -39,14 +39,29 @@ typedef struct store_val {
     size_t len;
 } store_val;
 
-/* Opens (creating) the environment in directory `path`. A new environment
- * gets every table; an existing one is opened without writing anything,
- * and a table it lacks is noted (store_missing_table), not created: every
- * store of this format has them all. */
+/* Writes what a new store starts with (its identity), in the transaction
+ * that creates its tables. Returns MSGLOG_OK or an MSGLOG_E* code. */
+typedef int (*store_init_fn)(store_txn *t, void *ctx);
+
 #define STORE_WHY_MAX 384
-/* On failure, `why` (STORE_WHY_MAX bytes, may be NULL) says what is wrong
- * with the data file when it knows ("" otherwise). */
-int store_open(store **out, const char *path, size_t map_size, char *why);
+/*
+ * Opens the store in directory `path`. When its data file is missing and
+ * `create` is set, the directory is made if needed and a new store is
+ * built in a file of its own, with every table and what init(t, ctx)
+ * writes (init may be NULL), then linked into place as data.mdb: a data
+ * file is always a whole store. An existing data file is checked first
+ * (log/datafile.h: truncated, damaged meta pages), then opened without
+ * writing anything; a table it lacks is noted (store_missing_table), not
+ * created.
+ * @return MSGLOG_OK; MSGLOG_ENOTFOUND when there is no data file and not
+ *         `create`; MSGLOG_ECORRUPT, MSGLOG_EVERSION for a data file that
+ *         fails the check or that LMDB refuses; init's code; MSGLOG_EIO,
+ *         MSGLOG_ENOMEM, MSGLOG_EFULL. On failure `why` (STORE_WHY_MAX
+ *         bytes, may be NULL) says what is wrong with the data file when
+ *         that is known ("" otherwise).
+ */
+int store_open(store **out, const char *path, size_t map_size, int create, store_init_fn init,
+               void *ctx, char *why);
 void store_close(store *s);
 /* The name of the first table the store lacks, or NULL. */
 const char *store_missing_table(const store *s);

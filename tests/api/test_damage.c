@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "msglog.h"
 #include "support/check.h"
@@ -148,4 +150,85 @@ Test(damage, a_damaged_identity_is_refused_at_open)
     cr_assert(strstr(msglog_open_errmsg(), "meta record user is damaged (checksum)") != NULL,
               "open's message: '%s'", msglog_open_errmsg());
     free(dir);
+}
+
+/* ---- a truncated data file ---------------------------------------------- */
+
+/* What opening a truncated store gave, as the child's exit code. */
+enum { CUT_REFUSED, CUT_WHOLE, CUT_WRONG };
+
+/* Opens the store in dir by alice's identity, then by its own, and reads
+ * everything in whatever opened (a truncated file used to kill the process
+ * with SIGBUS): both refuse it with MSGLOG_ECORRUPT and a message starting
+ * with `want`, or both open it and show `whole`, the view of the store
+ * before the cut (the cut took free pages only: log/freelist.h). */
+static int open_truncated(const char *dir, const char *want, const char *whole)
+{
+    msglog_options opts = MSGLOG_OPTIONS_INIT;
+    opts.map_size = TSTORE_MAP_SIZE;
+    int refused = 0, opened = 0;
+    for (int by_identity = 0; by_identity < 2; by_identity++) {
+        msglog *log = NULL;
+        int rc = by_identity ? msglog_open(&log, dir, 0, NULL, 0, &opts)
+                             : msglog_open(&log, dir, 1, "alice", 5, &opts);
+        if (rc == MSGLOG_OK) {
+            char *view = check_snapshot(log);
+            opened += strcmp(view, whole) == 0;
+            free(view);
+        }
+        refused += rc == MSGLOG_ECORRUPT && strncmp(msglog_open_errmsg(), want, strlen(want)) == 0;
+        msglog_close(log);
+    }
+    return refused == 2 ? CUT_REFUSED : opened == 2 ? CUT_WHOLE : CUT_WRONG;
+}
+
+/* open_truncated in a child: its result, or a failed assertion when the
+ * child was killed. */
+static int open_truncated_in_child(const char *dir, int64_t size, const char *whole)
+{
+    char want[64];
+    snprintf(want, sizeof want, "data.mdb is truncated: %lld bytes, ", (long long)size);
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(open_truncated(dir, want, whole));
+    int status;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    cr_assert(WIFEXITED(status), "size %lld: killed by signal %d", (long long)size,
+              WTERMSIG(status));
+    return WEXITSTATUS(status);
+}
+
+/* Every page boundary below the real size and the middle of every page:
+ * both ways of opening refuse the file and say why, and leave it as it
+ * is; only a cut that takes nothing but free pages at the end opens, and
+ * shows everything. */
+Test(damage, a_truncated_store_is_refused_at_every_size)
+{
+    for (int i = 0; i < 40; i++)
+        send_text("team", "a message long enough to fill a few pages of the data file");
+    char *view = check_snapshot(a);
+    msglog_close(a);
+    a = NULL;
+    char *dir = tmpdir_join(root, "a"), *whole = tmpdir_join(root, "whole");
+    cr_assert_eq(damage_copy_store(dir, whole), 0);
+    int64_t real = damage_file_size(dir);
+    int refused = 0, sizes = 0, opened_below = 0;
+    for (int64_t size = 0; size < real; size += 2048, sizes++) {
+        cr_assert_eq(damage_copy_store(whole, dir), 0);
+        cr_assert_eq(damage_truncate(dir, (uint64_t)size), 0);
+        int got = open_truncated_in_child(dir, size, view);
+        cr_assert_neq(got, CUT_WRONG, "size %lld: neither refused as truncated nor whole",
+                      (long long)size);
+        cr_assert_eq(damage_file_size(dir), size, "the open changed the file");
+        cr_assert(got == CUT_WHOLE || !opened_below, "size %lld refused, a smaller one opened",
+                  (long long)size);
+        opened_below |= got == CUT_WHOLE;
+        refused += got == CUT_REFUSED;
+    }
+    fprintf(stderr, "truncated: %d of %d sizes below %lld bytes refused, the others cut free "
+            "pages only\n", refused, sizes, (long long)real);
+    cr_assert_geq(refused, sizes * 9 / 10);
+    free(view);
+    free(dir);
+    free(whole);
 }

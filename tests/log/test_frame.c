@@ -60,7 +60,7 @@ static void flip_and_reopen(const void *needle, size_t len, size_t at, uint8_t m
     store_close(s);
     s = NULL;
     cr_assert_eq(damage_flip_text(dbpath, needle, len, at, mask), 1);
-    OK(store_open(&s, dbpath, MAP_SIZE, NULL));
+    OK(store_open(&s, dbpath, MAP_SIZE, 1, NULL, NULL, NULL));
 }
 
 /* The ops key of (cid, replica, seq). */
@@ -74,7 +74,7 @@ static store_val op_key(uint8_t k[KEY_OP_LEN], uint32_t cid, uint64_t r, uint64_
  * values are the texts given. */
 static void write_three(const char *v1, const char *v2, const char *v3)
 {
-    OK(store_open(&s, dbpath, MAP_SIZE, NULL));
+    OK(store_open(&s, dbpath, MAP_SIZE, 1, NULL, NULL, NULL));
     store_txn *t = begin(1);
     uint8_t cid[4], k[KEY_OP_LEN];
     key_put_u32(cid, 1);
@@ -188,7 +188,7 @@ Test(frame, a_value_said_to_run_past_the_file_is_refused)
  * the conversation's number then. */
 Test(frame, a_record_of_an_unnamed_conversation_shows_its_number)
 {
-    OK(store_open(&s, dbpath, MAP_SIZE, NULL));
+    OK(store_open(&s, dbpath, MAP_SIZE, 1, NULL, NULL, NULL));
     store_txn *t = begin(1);
     uint8_t k[KEY_OP_LEN];
     OK(store_put(t, TBL_OPS, op_key(k, 7, 1, 1), SVS("a value with no name")));
