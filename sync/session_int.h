@@ -102,6 +102,11 @@ int session_queue(session *s, uint8_t *msg, size_t len, int enc_rc);
 /* Records the failure, queues ERROR `code` with the message, closes;
  * returns rc. */
 int session_fail(session *s, uint64_t code, int rc, const char *fmt, ...) ML_PRINTF(4, 5);
+/* The text of a failure rc of this side's store: the damaged record's name
+ * when a read found one ("ops record 3.17 of conversation team is damaged
+ * (checksum)", log/damage.h), else msglog_strerror(rc). It goes into the
+ * ERROR, so the peer learns why too. Borrowed until the next transaction. */
+const char *session_store_why(const session *s, int rc);
 /* The conversation `name`, added when missing with `create` (else NULL).
  * NULL also when out of memory, or when the session holds SESSION_MAX_CONVS
  * already, which closes it with ERROR limit. */
