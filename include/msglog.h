@@ -548,6 +548,40 @@ MSGLOG_API int msglog_conversations(msglog *log, msglog_str **out, size_t *n_out
 MSGLOG_API void msglog_digest_hex(char out[33], const uint8_t digest[16]);
 
 /* ------------------------------------------------------------------------ */
+/* Checking the store                                                        */
+
+/* Called by msglog_check() with one problem: a line of text (no newline)
+ * naming what is wrong, borrowed for the call. It runs inside the check's
+ * read transaction: it must not call into the handle. */
+typedef void (*msglog_problem_fn)(void *ctx, const char *problem);
+
+/*
+ * Reads and checks the whole store: every record of every table (its
+ * checksum, its key, its decoding, keys in order, as many as LMDB counts),
+ * every record that points at another (a message and its send, pending ops
+ * and their indexes, evidence and its id, a conversation's name and its
+ * state), and every conversation's vector, message and pending counts,
+ * digest and read markers recomputed from its records. Each problem is
+ * reported once, as a line naming the table, the conversation and the
+ * record where it can: "ops record 3.17 of conversation team is damaged
+ * (checksum)", "conversation team is damaged (its vector is [3:17], its ops
+ * are [3:16])". It goes on past every problem it can. Nothing is written.
+ * Damage that makes the store fail to open is msglog_open()'s to report
+ * (msglog_open_errmsg()). Cost: one pass over the store, decoding every op.
+ *
+ * @param[in]  log         the handle
+ * @param[in]  fn          called once per problem; may be NULL (count only)
+ * @param[in]  ctx         passed to fn
+ * @param[out] n_problems  the number of problems found; may be NULL
+ * @return MSGLOG_OK when the store is whole; MSGLOG_ECORRUPT when it found
+ *         problems (all were reported to fn); MSGLOG_EINVAL when log is
+ *         NULL; MSGLOG_EIO, MSGLOG_ENOMEM when the check could not finish
+ *         (the problems found before were reported).
+ */
+MSGLOG_API int msglog_check(msglog *log, msglog_problem_fn fn, void *ctx,
+                            uint64_t *n_problems);
+
+/* ------------------------------------------------------------------------ */
 /* Receiving ops                                                             */
 
 typedef struct msglog_buf {

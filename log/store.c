@@ -402,6 +402,11 @@ int store_txn_begin(store *s, int write, store_txn **out)
     return MSGLOG_OK;
 }
 
+store *store_txn_store(const store_txn *t)
+{
+    return t->s;
+}
+
 int store_txn_commit(store_txn *t)
 {
     int rc = mdb_txn_commit(t->txn);
@@ -558,6 +563,18 @@ int store_cursor_last(store_cursor *c, store_val *k, store_val *v)
 {
     MDB_val mk;
     return cursor_get(c, &mk, k, v, MDB_LAST);
+}
+
+int store_cursor_key(store_cursor *c, store_val *k)
+{
+    MDB_val mk, v;
+    int rc = mdb_cursor_get(c->cur, &mk, &v, MDB_GET_CURRENT);
+    if (rc)
+        return map_rc(rc);
+    if (!in_file(c->t->s, mk.mv_data, mk.mv_size))
+        return MSGLOG_ECORRUPT;
+    *k = from_mdb(mk);
+    return MSGLOG_OK;
 }
 
 int store_cursor_del(store_cursor *c)

@@ -78,6 +78,8 @@ void store_damage_clear(store *s);
 int store_grow(store *s, size_t max);
 
 int store_txn_begin(store *s, int write, store_txn **out);
+/* The store a transaction is of. */
+store *store_txn_store(const store_txn *t);
 /* Commits and frees the transaction (also on failure). */
 int store_txn_commit(store_txn *t);
 /* Aborts and frees. NULL-safe. */
@@ -109,6 +111,10 @@ int store_cursor_prev(store_cursor *c, store_val *k, store_val *v);
 int store_cursor_last(store_cursor *c, store_val *k, store_val *v);
 /* Deletes the entry under the cursor. */
 int store_cursor_del(store_cursor *c);
+/* The key under the cursor, its frame not checked: where a step that
+ * returned MSGLOG_ECORRUPT stopped (msglog_check names the conversation).
+ * MSGLOG_ECORRUPT when the key itself lies outside the data file. */
+int store_cursor_key(store_cursor *c, store_val *k);
 
 /*
  * Erasing text for real. When LMDB replaces or deletes a value it leaves the

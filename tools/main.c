@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check_cmd.h"
 #include "demo.h"
 #include "net_cmds.h"
 #include "replay.h"
@@ -40,11 +41,14 @@ static const char help_text[] =
     "\xe2\x9c\x93\xe2\x9c\x93 delivered, read).\n"
     "  relay --listen HOST:PORT --dir DIR [--replica N] [--user U]\n"
     "      Run a relay until SIGINT or SIGTERM.\n"
+    "  check --dir DIR\n"
+    "      Read the whole store and print each problem found, one a line\n"
+    "      (exit 1 when there is one).\n"
     "  sync --connect HOST:PORT --dir DIR [--watch] [--timeout SECONDS]\n"
     "       [--conv CONV]...\n"
     "      Sync DIR with a relay once, or stay connected with --watch.\n"
     "  COMMAND --help\n"
-    "      The details of a command (init, send, read, show, relay, sync).\n"
+    "      The details of a command (init, send, read, show, check, relay, sync).\n"
     "  help, --help, -h\n"
     "      Print this help.\n"
     "\n"
@@ -59,8 +63,8 @@ static int usage_error(const char *fmt, const char *arg)
 {
     fputs("msglog: ", stderr);
     fprintf(stderr, fmt, arg);
-    fputs("\nusage: msglog COMMAND [ARGS] (commands: init, send, read, show, relay, "
-          "sync, replay, demo); msglog --help\n", stderr);
+    fputs("\nusage: msglog COMMAND [ARGS] (commands: init, send, read, show, check, "
+          "relay, sync, replay, demo); msglog --help\n", stderr);
     return CLI_INVALID;
 }
 
@@ -75,7 +79,8 @@ static const struct {
     int (*run)(int argc, char **argv);
 } commands[] = {
     { "init", init_main }, { "send", send_main }, { "read", read_main },
-    { "show", show_main }, { "relay", relay_main }, { "sync", sync_main },
+    { "show", show_main }, { "check", check_main }, { "relay", relay_main },
+    { "sync", sync_main },
 };
 
 static int dispatch(int argc, char **argv)

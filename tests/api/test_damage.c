@@ -34,11 +34,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-    msglog_close(a);
-    a = NULL;
-    tmpdir_remove(root);
-    free(root);
-    root = NULL;
+    tstore_teardown(&a, &root);
 }
 
 TestSuite(damage, .init = setup, .fini = teardown);
