@@ -160,6 +160,8 @@ static void apply_options(msglog *log, const msglog_options *opts, size_t *map)
                                                         : DEFAULT_MAX_PENDING_OPS;
     log->max_pending_bytes = opts && opts->max_pending_bytes ? opts->max_pending_bytes
                                                             : DEFAULT_MAX_PENDING_BYTES;
+    /* Version 1 options end before no_page_check. */
+    log->no_page_check = opts && opts->version >= 2 && opts->no_page_check;
 }
 
 /* The text of the last failed msglog_open() of this thread: there is no
@@ -189,8 +191,8 @@ static int open_store(msglog *log, const char *path, const msglog_options *opts)
     size_t map;
     apply_options(log, opts, &map);
     char why[STORE_WHY_MAX] = "";
-    int create = log->replica != 0;   /* opening by the store's identity creates nothing */
-    int rc = store_open(&log->st, path, map, create, identity_init, log, why);
+    store_config cfg = { map, log->replica != 0, identity_init, log, log->no_page_check };
+    int rc = store_open(&log->st, path, &cfg, why);   /* by its identity: creates nothing */
     if (rc)
         return ml_fail(log, rc, "%s", why[0] ? why : msglog_strerror(rc));
     return check_identity(log);
@@ -205,7 +207,7 @@ int msglog_open(msglog **out, const char *path, uint64_t replica,
     *out = NULL;
     if (!path || !*path || !identity_args_ok(replica, user, user_len))
         return open_fail(MSGLOG_EINVAL, "msglog_open: bad argument");
-    if (opts && opts->version != MSGLOG_OPTIONS_VERSION)
+    if (opts && opts->version != MSGLOG_OPTIONS_VERSION && opts->version != 1)
         return open_fail(MSGLOG_EVERSION, "msglog_open: unknown options version %u",
                          opts->version);
     if (replica == 0) {

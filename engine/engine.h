@@ -36,6 +36,7 @@ struct msglog {
     size_t max_map_size;
     uint64_t max_pending_ops;
     uint64_t max_pending_bytes;
+    int no_page_check;       /* msglog_options.no_page_check */
     char err[512];
     ml_commit_fn on_commit;     /* NULL: none (sync/session.h's watchers) */
     void *on_commit_ctx;

@@ -112,7 +112,7 @@ typedef struct msglog_id {
  * handle's write transaction open, so it must not call into the handle. */
 typedef uint64_t (*msglog_clock_fn)(void *ctx);
 
-#define MSGLOG_OPTIONS_VERSION 1
+#define MSGLOG_OPTIONS_VERSION 2   /* 2 added no_page_check; 1 is still read */
 
 typedef struct msglog_options {
     unsigned version;        /* MSGLOG_OPTIONS_VERSION */
@@ -125,9 +125,18 @@ typedef struct msglog_options {
     uint64_t max_pending_ops;   /* cap of the pending buffer, all
                                    conversations together; 0: 100,000 */
     uint64_t max_pending_bytes; /* the same in encoded bytes; 0: 64 MiB */
+    int no_page_check;       /* 0: msglog_open reads every page of the
+                                store once and refuses one LMDB's pages are
+                                damaged in (MSGLOG_ECORRUPT), before LMDB
+                                reads any: LMDB trusts its pages and a
+                                damaged one can crash the process. It costs
+                                a pass over the data file (about 0.3 ms per
+                                MB in the page cache, docs/reliability.md).
+                                1: skip it, for a faster open of a large
+                                store on a trusted disk (since version 2) */
 } msglog_options;
 
-#define MSGLOG_OPTIONS_INIT { MSGLOG_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, 0 }
+#define MSGLOG_OPTIONS_INIT { MSGLOG_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, 0, 0 }
 
 /*
  * Opens (creating when missing) the store in directory `path` for replica
@@ -156,13 +165,14 @@ typedef struct msglog_options {
  *         replica without one, a user too long or not valid UTF-8);
  *         MSGLOG_ENOTFOUND when opening by the store's identity and there is
  *         no store; MSGLOG_EMISMATCH when the store belongs to another
- *         replica or user; MSGLOG_EVERSION when opts->version is not
- *         MSGLOG_OPTIONS_VERSION, or for a store written by an unknown format
+ *         replica or user; MSGLOG_EVERSION when opts->version is neither
+ *         MSGLOG_OPTIONS_VERSION nor 1, or for a store written by an unknown format
  *         (stores of formats 1 and 2, made before records had checksums,
  *         included: there is no migration), or a data file LMDB does not
  *         recognise; MSGLOG_ECORRUPT when the store is damaged: its data file
  *         is shorter than its meta page says or a meta page is inconsistent,
- *         a table is missing, its identity is damaged (a checksum fails),
+ *         one of LMDB's pages is damaged (unless opts->no_page_check), a
+ *         table is missing, its identity is damaged (a checksum fails),
  *         unreadable or invalid, or LMDB finds the file corrupt;
  *         MSGLOG_EFULL when map_size is too small to create a new store;
  *         MSGLOG_EIO (the directory cannot be made or opened, LMDB failed);

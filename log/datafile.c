@@ -146,6 +146,26 @@ static int check_fd(int fd, uint64_t size, char *why)
                : truncated(why, size, need);
 }
 
+int datafile_snapshot(int fd, uint64_t txnid, pages_snapshot *out)
+{
+    for (int slot = 0; slot < 2; slot++) {
+        uint8_t p[META_BYTES];
+        uint64_t off = slot ? out->psize : 0;
+        if (pread(fd, p, sizeof p, (off_t)off) != (ssize_t)sizeof p)
+            return MSGLOG_EIO;
+        out->psize = (uint32_t)lmdb_le(p + AT_PSIZE, 4);   /* where page 1 is */
+        if (lmdb_le(p + AT_TXNID, 8) != txnid)
+            continue;
+        out->last_pg = lmdb_le(p + AT_LAST_PG, 8);
+        out->main_root = lmdb_le(p + AT_MAIN_ROOT, 8);
+        out->free_root = lmdb_le(p + AT_FREE_ROOT, 8);
+        out->main_depth = (uint16_t)lmdb_le(p + AT_MAIN_DEPTH, 2);
+        out->free_depth = (uint16_t)lmdb_le(p + AT_FREE_DEPTH, 2);
+        return MSGLOG_OK;
+    }
+    return MSGLOG_ENOTFOUND;
+}
+
 int datafile_check(const char *path, char *why)
 {
     why[0] = '\0';

@@ -13,6 +13,9 @@
 #define MSGLOG_LOG_DATAFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "log/pages.h"
 
 #define DATAFILE_WHY_MAX 384
 
@@ -24,5 +27,11 @@
  * MSGLOG_EIO when it cannot be read. `why` (DATAFILE_WHY_MAX bytes) says
  * what is wrong, "" on success. */
 int datafile_check(const char *path, char *why);
+
+/* The snapshot of commit `txnid` of the data file open as fd, as its meta
+ * page describes it (out->map and out->file_pages are the caller's to
+ * set). MSGLOG_OK; MSGLOG_ENOTFOUND when neither meta page is that commit's
+ * (a later one overwrote it); MSGLOG_EIO. */
+int datafile_snapshot(int fd, uint64_t txnid, pages_snapshot *out);
 
 #endif

@@ -1,11 +1,13 @@
-/* LMDB 0.9's on-disk layout (mdb.c: MDB_page, MDB_meta, MDB_node; 64-bit,
- * little-endian), for the two readers that look at data.mdb with pread()
- * before or instead of mapping it: log/datafile.c (the meta pages) and
- * log/freelist.c (the free list). Byte offsets from the start of a page. */
+/* LMDB 0.9's on-disk layout (mdb.c: MDB_page, MDB_meta, MDB_node; 64-bit;
+ * integers in the host's byte order, as LMDB writes them), for the readers that look at data.mdb with pread()
+ * before LMDB does: log/datafile.c (the meta pages), log/freelist.c (the
+ * free list), log/pages.c (every page). Byte offsets from the start of a
+ * page. */
 #ifndef MSGLOG_LOG_LMDB_LAYOUT_H
 #define MSGLOG_LOG_LMDB_LAYOUT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #define PAGE_HEAD 16           /* pgno (8), pad (2), flags (2), lower/upper or pages (4) */
 #define AT_PAGE_FLAGS 10       /* u16 */
@@ -24,19 +26,31 @@
 #define AT_MAGIC 16            /* u32, 0xBEEFC0DE */
 #define AT_VERSION 20          /* u32, 1 */
 #define AT_PSIZE 40            /* u32, mm_dbs[FREE_DBI].md_pad: the page size */
+#define AT_FREE_DEPTH 46       /* u16, mm_dbs[FREE_DBI].md_depth */
 #define AT_FREE_ROOT 80        /* u64, mm_dbs[FREE_DBI].md_root */
+#define AT_MAIN_DEPTH 94       /* u16, mm_dbs[MAIN_DBI].md_depth */
 #define AT_MAIN_ROOT 128       /* u64, mm_dbs[MAIN_DBI].md_root */
 #define AT_LAST_PG 136         /* u64, the last page in use */
 #define AT_TXNID 144           /* u64, the commit that wrote this page */
 #define MDB_MAGIC 0xBEEFC0DEu
 
-/* A little-endian unsigned integer of `bytes` bytes. */
+/* An unsigned integer of 2, 4 or 8 bytes at p (any alignment). */
 static inline uint64_t lmdb_le(const uint8_t *p, int bytes)
 {
-    uint64_t x = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        x = x << 8 | p[i];
-    return x;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    switch (bytes) {
+    case 2:
+        memcpy(&u16, p, 2);
+        return u16;
+    case 4:
+        memcpy(&u32, p, 4);
+        return u32;
+    default:
+        memcpy(&u64, p, 8);
+        return u64;
+    }
 }
 
 #endif

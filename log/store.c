@@ -6,13 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "log/damage.h"
 #include "log/datafile.h"
 #include "log/frame.h"
-#include "log/mapping.h"
+#include "log/pages.h"
 #include "msglog.h"
 
 _Static_assert(STORE_WHY_MAX == DATAFILE_WHY_MAX, "store_open passes `why` to datafile_check");
@@ -22,9 +23,6 @@ struct store {
     MDB_dbi dbi[TBL_COUNT];
     int missing;                 /* the first table the store lacks, or -1 */
     int fd;                      /* the data file */
-    const uint8_t *map;          /* LMDB's map of it (NULL: unknown) */
-    size_t map_len;
-    size_t file_len;             /* its length when last looked at */
     char damage[DAMAGE_MSG_MAX]; /* the last damaged record found */
 };
 
@@ -93,40 +91,12 @@ void store_damage_clear(store *s)
     s->damage[0] = '\0';
 }
 
-/* ---- where values may lie ----------------------------------------------- */
-
-/* Where LMDB mapped the data file; looked up again after the map moved. */
-static void locate_map(store *s)
-{
-    struct stat st;
-    if (mapping_find(s->fd, &s->map, &s->map_len) != MSGLOG_OK)
-        s->map = NULL;
-    s->file_len = fstat(s->fd, &st) == 0 ? (size_t)st.st_size : 0;
-}
-
-/* Whether bytes at p..p+len, which LMDB handed out, are inside the data
- * file: a damaged page can make a node's offset or size point anywhere.
- * Bytes outside the map are a page this write transaction copied to memory
- * (its bytes came from the file, checked then). The file may have grown
- * since it was last looked at. */
-static int in_file(store *s, const void *p, size_t len)
-{
-    uintptr_t at = (uintptr_t)p, base = (uintptr_t)s->map;
-    if (!s->map || at < base || at - base >= s->map_len)
-        return 1;
-    for (int looked = 0;; looked = 1) {
-        if (at - base <= s->file_len && len <= s->file_len - (at - base))
-            return 1;
-        struct stat st;
-        if (looked || fstat(s->fd, &st) != 0)
-            return 0;
-        s->file_len = (size_t)st.st_size;
-    }
-}
+/* ---- damage ----------------------------------------------------------- */
 
 /* The name of conversation cid, read raw from TBL_CONVS (value cid|frame):
  * the record being described is damaged, so nothing here may fail the
- * read that found it. conv is left empty when it is not found. */
+ * read that found it. conv is left empty when it is not found. (Every page
+ * was checked at open, log/pages.h: raw reads stay inside the file.) */
 static void find_conv_name(store_txn *t, uint32_t cid, store_val *conv)
 {
     MDB_cursor *cur;
@@ -137,8 +107,6 @@ static void find_conv_name(store_txn *t, uint32_t cid, store_val *conv)
         return;
     for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (!in_file(t->s, k.mv_data, k.mv_size) || !in_file(t->s, v.mv_data, v.mv_size))
-            break;
         if (v.mv_size == 4 + FRAME_TAIL && memcmp(v.mv_data, want, 4) == 0) {
             *conv = (store_val){ k.mv_data, k.mv_size };
             break;
@@ -150,11 +118,6 @@ static void find_conv_name(store_txn *t, uint32_t cid, store_val *conv)
 /* Records what is damaged (store_damage) and returns MSGLOG_ECORRUPT. */
 static int damaged(store_txn *t, int tbl, MDB_val key, const char *why)
 {
-    if (!in_file(t->s, key.mv_data, key.mv_size)) {
-        snprintf(t->s->damage, sizeof t->s->damage,
-                 "%s record is damaged (its key lies outside the data file)", table_names[tbl]);
-        return MSGLOG_ECORRUPT;
-    }
     store_val k = { key.mv_data, key.mv_size }, conv = { NULL, 0 };
     uint32_t cid;
     if (damage_key_cid(tbl, k, &cid))
@@ -166,8 +129,6 @@ static int damaged(store_txn *t, int tbl, MDB_val key, const char *why)
 /* The payload of a value LMDB returned for key: checked, unframed. */
 static int unframe(store_txn *t, int tbl, MDB_val key, MDB_val v, store_val *out)
 {
-    if (!in_file(t->s, key.mv_data, key.mv_size) || !in_file(t->s, v.mv_data, v.mv_size))
-        return damaged(t, tbl, key, "it lies outside the data file");
     store_val payload;
     if (frame_open((store_val){ key.mv_data, key.mv_size }, (store_val){ v.mv_data, v.mv_size },
                    &payload) != MSGLOG_OK)
@@ -227,19 +188,57 @@ static int open_env(store *s, const char *path, size_t map_size, unsigned flags)
         rc = mdb_env_open(s->env, path, MDB_NOTLS | flags, 0600);
     if (rc == 0)
         rc = mdb_env_get_fd(s->env, &s->fd);
+    int dead;
     if (rc == 0)
-        locate_map(s);
+        rc = mdb_reader_check(s->env, &dead);   /* reclaim slots of dead processes */
     return open_rc(rc);
+}
+
+/* Every page of the snapshot of read transaction txn checked (log/pages.h),
+ * through a map of the file of our own (LMDB's may be unknown). */
+static int verify_snapshot(store *s, MDB_txn *txn, char *why)
+{
+    pages_snapshot snap;
+    struct stat st;
+    int rc = datafile_snapshot(s->fd, mdb_txn_id(txn), &snap);
+    if (rc)
+        return rc;
+    if (fstat(s->fd, &st) != 0 || st.st_size == 0)
+        return MSGLOG_EIO;
+    void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, s->fd, 0);
+    if (map == MAP_FAILED)
+        return MSGLOG_EIO;
+    snap.map = map;
+    snap.file_pages = (uint64_t)st.st_size / snap.psize;
+    rc = pages_verify(&snap, why);
+    munmap(map, (size_t)st.st_size);
+    return rc;
+}
+
+/* Before LMDB reads any page of the store: every page of the snapshot it
+ * will read first checked. A read transaction keeps that snapshot's pages
+ * from being reused meanwhile; when a commit overwrote its meta page before
+ * it could be read, the check starts again on the newer snapshot. */
+static int verify_pages(store *s, char *why)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+        if (rc)
+            return map_rc(rc);
+        rc = verify_snapshot(s, txn, why);
+        mdb_txn_abort(txn);
+        if (rc != MSGLOG_ENOTFOUND)
+            return rc;
+    }
+    return MSGLOG_EIO;   /* commits faster than a check: the store is busy */
 }
 
 /* Opens the tables, and runs init (when given) in the same transaction. */
 static int open_all(store *s, store_init_fn init, void *ctx)
 {
-    int dead;
     MDB_txn *txn = NULL;
-    int rc = mdb_reader_check(s->env, &dead);   /* reclaim slots of dead processes */
-    if (rc == 0)
-        rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
     if (rc == 0)
         rc = open_tables(s, txn);
     if (rc) {
@@ -315,8 +314,7 @@ static int create_store(const char *dir, const char *data, size_t map_size, stor
 
 /* Creates the store when asked and missing; checks an existing data file
  * before LMDB maps it. */
-static int prepare(const char *dir, size_t map_size, store_init_fn init, void *ctx, int create,
-                   char *why)
+static int prepare(const char *dir, const store_config *cfg, char *why)
 {
     char *data = file_in(dir, "data.mdb");
     if (!data)
@@ -325,7 +323,7 @@ static int prepare(const char *dir, size_t map_size, store_init_fn init, void *c
     int rc = MSGLOG_OK;
     if (stat(data, &st) != 0)
         rc = errno != ENOENT ? MSGLOG_EIO
-             : create        ? create_store(dir, data, map_size, init, ctx)
+             : cfg->create   ? create_store(dir, data, cfg->map_size, cfg->init, cfg->init_ctx)
                              : MSGLOG_ENOTFOUND;
     char ignored[DATAFILE_WHY_MAX];
     if (!rc)
@@ -334,20 +332,22 @@ static int prepare(const char *dir, size_t map_size, store_init_fn init, void *c
     return rc;
 }
 
-int store_open(store **out, const char *path, size_t map_size, int create, store_init_fn init,
-               void *ctx, char *why)
+int store_open(store **out, const char *path, const store_config *cfg, char *why)
 {
     *out = NULL;
     if (why)
         why[0] = '\0';
-    if (create && mkdir(path, 0700) != 0 && errno != EEXIST)
+    if (cfg->create && mkdir(path, 0700) != 0 && errno != EEXIST)
         return MSGLOG_EIO;
-    int rc = prepare(path, map_size, init, ctx, create, why);
+    int rc = prepare(path, cfg, why);
     store *s = rc ? NULL : calloc(1, sizeof *s);
     if (!rc && !s)
         rc = MSGLOG_ENOMEM;
+    char ignored[STORE_WHY_MAX];
     if (!rc)
-        rc = open_env(s, path, map_size, 0);
+        rc = open_env(s, path, cfg->map_size, 0);
+    if (!rc && !cfg->trust_pages)
+        rc = verify_pages(s, why ? why : ignored);
     if (!rc)
         rc = open_all(s, NULL, NULL);
     if (!rc) {
@@ -378,9 +378,7 @@ int store_grow(store *s, size_t max)
     size_t next = cur <= max / 2 ? cur * 2 : max;
     if (next <= cur)
         return MSGLOG_EFULL;
-    rc = mdb_env_set_mapsize(s->env, next);
-    locate_map(s);   /* the map moved */
-    return map_rc(rc);
+    return map_rc(mdb_env_set_mapsize(s->env, next));
 }
 
 /* ---- transactions ------------------------------------------------------- */
@@ -445,8 +443,6 @@ int store_get_raw(store_txn *t, int tbl, store_val key, store_val *val)
 {
     MDB_val k = to_mdb(key), v;
     int rc = mdb_get(t->txn, t->s->dbi[tbl], &k, &v);
-    if (!rc && !in_file(t->s, v.mv_data, v.mv_size))
-        return damaged(t, tbl, k, "it lies outside the data file");
     if (rc == 0)
         *val = from_mdb(v);
     return map_rc(rc);
@@ -571,8 +567,6 @@ int store_cursor_key(store_cursor *c, store_val *k)
     int rc = mdb_cursor_get(c->cur, &mk, &v, MDB_GET_CURRENT);
     if (rc)
         return map_rc(rc);
-    if (!in_file(c->t->s, mk.mv_data, mk.mv_size))
-        return MSGLOG_ECORRUPT;
     *k = from_mdb(mk);
     return MSGLOG_OK;
 }

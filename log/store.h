@@ -5,10 +5,10 @@
  * Damage. Every value is framed with a checksum of its key and payload
  * (log/frame.h): the puts below add it, and every get and cursor step checks
  * it and hands out the payload only, so the tables never see the frame. A
- * record whose checksum fails, or whose key or value a damaged page makes
- * point outside the data file, is MSGLOG_ECORRUPT, and store_damage() names
+ * record whose checksum fails is MSGLOG_ECORRUPT, and store_damage() names
  * it (log/damage.h). A cursor stays on such a record, so a walk may step
- * past it (msglog_check does). */
+ * past it (msglog_check does). LMDB's own pages are checked once, at open
+ * (log/pages.h). */
 #ifndef MSGLOG_LOG_STORE_H
 #define MSGLOG_LOG_STORE_H
 
@@ -43,25 +43,35 @@ typedef struct store_val {
  * that creates its tables. Returns MSGLOG_OK or an MSGLOG_E* code. */
 typedef int (*store_init_fn)(store_txn *t, void *ctx);
 
+/* How to open a store. */
+typedef struct store_config {
+    size_t map_size;          /* the LMDB map's first size */
+    int create;               /* build a new store when there is no data file */
+    store_init_fn init;       /* what a new store starts with; may be NULL */
+    void *init_ctx;           /* passed to init */
+    int trust_pages;          /* skip the check of every page (log/pages.h):
+                                 a damaged file may then crash LMDB */
+} store_config;
+
 #define STORE_WHY_MAX 384
 /*
  * Opens the store in directory `path`. When its data file is missing and
- * `create` is set, the directory is made if needed and a new store is
+ * cfg->create is set, the directory is made if needed and a new store is
  * built in a file of its own, with every table and what init(t, ctx)
- * writes (init may be NULL), then linked into place as data.mdb: a data
- * file is always a whole store. An existing data file is checked first
- * (log/datafile.h: truncated, damaged meta pages), then opened without
- * writing anything; a table it lacks is noted (store_missing_table), not
- * created.
+ * writes, then linked into place as data.mdb: a data file is always a
+ * whole store. An existing data file is checked first (log/datafile.h:
+ * truncated, damaged meta pages), then every page of its snapshot
+ * (log/pages.h) before LMDB reads one unless cfg->trust_pages, then it is
+ * opened without writing anything; a table it lacks is noted
+ * (store_missing_table), not created.
  * @return MSGLOG_OK; MSGLOG_ENOTFOUND when there is no data file and not
- *         `create`; MSGLOG_ECORRUPT, MSGLOG_EVERSION for a data file that
- *         fails the check or that LMDB refuses; init's code; MSGLOG_EIO,
+ *         cfg->create; MSGLOG_ECORRUPT, MSGLOG_EVERSION for a data file that
+ *         fails a check or that LMDB refuses; init's code; MSGLOG_EIO,
  *         MSGLOG_ENOMEM, MSGLOG_EFULL. On failure `why` (STORE_WHY_MAX
  *         bytes, may be NULL) says what is wrong with the data file when
  *         that is known ("" otherwise).
  */
-int store_open(store **out, const char *path, size_t map_size, int create, store_init_fn init,
-               void *ctx, char *why);
+int store_open(store **out, const char *path, const store_config *cfg, char *why);
 void store_close(store *s);
 /* The name of the first table the store lacks, or NULL. */
 const char *store_missing_table(const store *s);
@@ -112,8 +122,7 @@ int store_cursor_last(store_cursor *c, store_val *k, store_val *v);
 /* Deletes the entry under the cursor. */
 int store_cursor_del(store_cursor *c);
 /* The key under the cursor, its frame not checked: where a step that
- * returned MSGLOG_ECORRUPT stopped (msglog_check names the conversation).
- * MSGLOG_ECORRUPT when the key itself lies outside the data file. */
+ * returned MSGLOG_ECORRUPT stopped (msglog_check names the conversation). */
 int store_cursor_key(store_cursor *c, store_val *k);
 
 /*

@@ -8,11 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "msglog.h"
 #include "support/check.h"
+#include "support/child.h"
 #include "support/damage.h"
 #include "support/tmpdir.h"
 #include "support/tstore.h"
@@ -148,6 +147,63 @@ Test(damage, a_damaged_identity_is_refused_at_open)
     free(dir);
 }
 
+/* ---- LMDB's pages --------------------------------------------------------- */
+
+/* Opens the store in dir with no_page_check as given (version 2 options),
+ * or with version 1 options when version1: the open's code. */
+static int open_with(const char *dir, int no_page_check, int version1)
+{
+    msglog_options opts = MSGLOG_OPTIONS_INIT;
+    opts.map_size = TSTORE_MAP_SIZE;
+    opts.no_page_check = no_page_check;
+    if (version1)
+        opts.version = 1;
+    msglog *log = NULL;
+    int rc = msglog_open(&log, dir, 0, NULL, 0, &opts);
+    msglog_close(log);
+    return rc;
+}
+
+static int open_default_child(void *ctx, void *out, size_t len)
+{
+    (void)out;
+    (void)len;
+    return open_with(ctx, 0, 0);
+}
+
+/* A node of an ops record given DUPSORT's flag, which made LMDB crash at
+ * the first read of it: refused at open by default (and by version 1
+ * options), opened when the caller asks for no page check (then nothing
+ * reads that record here). */
+Test(damage, pages_are_checked_at_open_unless_asked_not_to)
+{
+    send_text("team", "a message");
+    msglog_close(a);
+    a = NULL;
+    char *dir = tmpdir_join(root, "a");
+    /* The ops record 1.1 of conversation 1: node header, then the key. */
+    const uint8_t key[20] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1 };
+    const uint8_t node[8 + sizeof key] = { 0, 0, 0, 0, 0, 0, sizeof key, 0 };
+    uint8_t *file;
+    size_t n;
+    char *path = tmpdir_join(dir, "data.mdb");
+    cr_assert_eq(tmpdir_read_file(path, (void **)&file, &n), 0);
+    size_t at = 0;
+    for (size_t i = 8; i + sizeof key <= n && !at; i++)
+        if (memcmp(file + i, key, sizeof key) == 0 && memcmp(file + i - 4, node + 4, 4) == 0)
+            at = i - 8;
+    free(file);
+    free(path);
+    cr_assert_neq(at, 0, "the node of ops record 1.1 is not in the file");
+    cr_assert_eq(damage_flip_byte(dir, at + 4, 0x04), 0);   /* F_DUPDATA */
+    int sig;
+    cr_assert_eq(child_run(open_default_child, dir, NULL, 0, 60, &sig), MSGLOG_ECORRUPT);
+    cr_assert_eq(sig, 0);
+    cr_assert_eq(open_with(dir, 0, 1), MSGLOG_ECORRUPT, "version 1 options check pages too");
+    CHECK_OK(open_with(dir, 1, 0));
+    free(dir);
+}
+
 /* ---- a truncated data file ---------------------------------------------- */
 
 /* What opening a truncated store gave, as the child's exit code. */
@@ -178,20 +234,29 @@ static int open_truncated(const char *dir, const char *want, const char *whole)
     return refused == 2 ? CUT_REFUSED : opened == 2 ? CUT_WHOLE : CUT_WRONG;
 }
 
+typedef struct cut {
+    const char *dir, *whole;
+    char want[64];
+} cut;
+
+static int open_truncated_child(void *ctx, void *out, size_t len)
+{
+    (void)out;
+    (void)len;
+    const cut *c = ctx;
+    return open_truncated(c->dir, c->want, c->whole);
+}
+
 /* open_truncated in a child: its result, or a failed assertion when the
  * child was killed. */
 static int open_truncated_in_child(const char *dir, int64_t size, const char *whole)
 {
-    char want[64];
-    snprintf(want, sizeof want, "data.mdb is truncated: %lld bytes, ", (long long)size);
-    pid_t pid = fork();
-    if (pid == 0)
-        _exit(open_truncated(dir, want, whole));
-    int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status), "size %lld: killed by signal %d", (long long)size,
-              WTERMSIG(status));
-    return WEXITSTATUS(status);
+    cut c = { dir, whole, "" };
+    snprintf(c.want, sizeof c.want, "data.mdb is truncated: %lld bytes, ", (long long)size);
+    int sig;
+    int got = child_run(open_truncated_child, &c, NULL, 0, 60, &sig);
+    cr_assert_eq(sig, 0, "size %lld: killed by signal %d", (long long)size, sig);
+    return got;
 }
 
 /* Every page boundary below the real size and the middle of every page:

@@ -10,12 +10,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log/store.h"
 #include "msglog.h"
+#include "support/child.h"
 #include "support/damage.h"
+#include "support/tlog.h"
 #include "support/tmpdir.h"
 
 #define MAP_SIZE ((size_t)64 << 20)
@@ -25,25 +26,15 @@ static char *root, *dbpath;
 
 static void setup(void)
 {
-    root = tmpdir_make("msglog-datafile-");
-    cr_assert_not_null(root);
-    dbpath = tmpdir_join(root, "db");
+    tlog_dirs("msglog-datafile-", &root, &dbpath);
 }
 
 static void teardown(void)
 {
-    tmpdir_remove(root);
-    free(dbpath);
-    free(root);
+    tlog_dirs_remove(&root, &dbpath);
 }
 
 TestSuite(datafile, .init = setup, .fini = teardown);
-
-#define OK(call)                                                             \
-    do {                                                                     \
-        int rc_ = (call);                                                    \
-        cr_assert_eq(rc_, MSGLOG_OK, "%s -> %d", #call, rc_);                \
-    } while (0)
 
 /* A meta page's fields as this test reads them (LMDB 0.9, 64-bit). */
 typedef struct meta_page {
@@ -69,42 +60,39 @@ static meta_page read_meta(int slot)
     return (meta_page){ le64(p + 136), le64(p + 144) };
 }
 
-/* The open's code and message, in a child: without the check a truncated
- * file kills the process, which the parent reports. */
+/* Opens the store and reads every table's first record: the open's code,
+ * its message in msg. */
+static int open_and_read(void *ctx, void *msg, size_t len)
+{
+    (void)ctx;
+    (void)len;
+    store *s;
+    int rc = store_open(&s, dbpath, &(store_config){ .map_size = MAP_SIZE, .create = 0 }, msg);
+    if (rc != MSGLOG_OK)
+        return rc;
+    store_txn *t;
+    rc = store_txn_begin(s, 0, &t);
+    for (int tbl = 0; rc == MSGLOG_OK && tbl < TBL_COUNT; tbl++) {
+        store_cursor *c;
+        store_val k, v;
+        rc = store_cursor_open(t, tbl, &c);
+        if (!rc && (rc = store_cursor_first(c, &k, &v)) == MSGLOG_ENOTFOUND)
+            rc = MSGLOG_OK;
+        store_cursor_close(c);
+    }
+    store_txn_abort(t);
+    store_close(s);
+    return rc;
+}
+
+/* open_and_read in a child: without the checks a damaged file kills the
+ * process, which fails the test here. */
 static int open_in_child(char *why)
 {
-    int fds[2];
-    cr_assert_eq(pipe(fds), 0);
-    pid_t pid = fork();
-    if (pid == 0) {
-        char msg[STORE_WHY_MAX] = "";
-        store *s;
-        int rc = store_open(&s, dbpath, MAP_SIZE, 0, NULL, NULL, msg);
-        if (rc == MSGLOG_OK) {   /* read every table's first record */
-            store_txn *t;
-            rc = store_txn_begin(s, 0, &t);
-            for (int tbl = 0; rc == MSGLOG_OK && tbl < TBL_COUNT; tbl++) {
-                store_cursor *c;
-                store_val k, v;
-                rc = store_cursor_open(t, tbl, &c);
-                if (!rc && (rc = store_cursor_first(c, &k, &v)) == MSGLOG_ENOTFOUND)
-                    rc = MSGLOG_OK;
-                store_cursor_close(c);
-            }
-            store_txn_abort(t);
-            store_close(s);
-        }
-        (void)!write(fds[1], msg, strlen(msg) + 1);
-        _exit(-rc);
-    }
-    close(fds[1]);
-    ssize_t n = read(fds[0], why, STORE_WHY_MAX - 1);
-    why[n > 0 ? n : 0] = '\0';
-    close(fds[0]);
-    int status;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status), "the open was killed by signal %d", WTERMSIG(status));
-    return -WEXITSTATUS(status);
+    int sig;
+    int rc = child_run(open_and_read, NULL, why, STORE_WHY_MAX, 30, &sig);
+    cr_assert_eq(sig, 0, "the open was killed by signal %d", sig);
+    return rc;
 }
 
 /* A store of many pages: 290 records of 300 bytes in 29 commits, and then
@@ -112,17 +100,17 @@ static int open_in_child(char *why)
 static void write_store(void)
 {
     store *s;
-    OK(store_open(&s, dbpath, MAP_SIZE, 1, NULL, NULL, NULL));
+    TLOG_OK(store_open(&s, dbpath, &(store_config){ .map_size = MAP_SIZE, .create = 1 }, NULL));
     static uint8_t val[20000];
     for (int c = 0; c < 30; c++) {
         store_txn *t;
-        OK(store_txn_begin(s, 1, &t));
+        TLOG_OK(store_txn_begin(s, 1, &t));
         for (int i = 0; i < (c < 29 ? 10 : 1); i++) {
             uint8_t k[4] = { 0, 0, (uint8_t)c, (uint8_t)i };
             memset(val, c * 10 + i, sizeof val);
-            OK(store_put(t, TBL_OPS, SV(k, 4), SV(val, c < 29 ? 300 : sizeof val)));
+            TLOG_OK(store_put(t, TBL_OPS, SV(k, 4), SV(val, c < 29 ? 300 : sizeof val)));
         }
-        OK(store_txn_commit(t));
+        TLOG_OK(store_txn_commit(t));
     }
     store_close(s);
 }
@@ -155,7 +143,7 @@ Test(datafile, a_truncated_file_is_refused_at_every_size)
     assert_truncated(copy, real - 1);
     cr_assert_eq(damage_copy_store(copy, dbpath), 0);
     char why[STORE_WHY_MAX];
-    OK(open_in_child(why));
+    TLOG_OK(open_in_child(why));
     free(copy);
 }
 
@@ -165,34 +153,34 @@ Test(datafile, a_truncated_file_is_refused_at_every_size)
 Test(datafile, a_file_short_of_free_pages_only_opens)
 {
     store *s;
-    OK(store_open(&s, dbpath, MAP_SIZE, 1, NULL, NULL, NULL));
+    TLOG_OK(store_open(&s, dbpath, &(store_config){ .map_size = MAP_SIZE, .create = 1 }, NULL));
     store_txn *t;
     static uint8_t big[3 << 20];
-    OK(store_txn_begin(s, 1, &t));
+    TLOG_OK(store_txn_begin(s, 1, &t));
     for (int i = 0; i < 2000; i++) {
         uint8_t k[4] = { 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
-        OK(store_put(t, TBL_OPS, SV(k, 4), SV(big, 100)));
+        TLOG_OK(store_put(t, TBL_OPS, SV(k, 4), SV(big, 100)));
     }
-    OK(store_txn_commit(t));
+    TLOG_OK(store_txn_commit(t));
     for (int round = 0; round < 3; round++) {   /* free pages, then let them age */
-        OK(store_txn_begin(s, 1, &t));
+        TLOG_OK(store_txn_begin(s, 1, &t));
         for (int i = round * 500; i < round * 500 + 500; i++) {
             uint8_t k[4] = { 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
-            OK(store_del(t, TBL_OPS, SV(k, 4)));
+            TLOG_OK(store_del(t, TBL_OPS, SV(k, 4)));
         }
-        OK(store_txn_commit(t));
+        TLOG_OK(store_txn_commit(t));
     }
-    OK(store_txn_begin(s, 1, &t));
-    OK(store_put(t, TBL_OPS, SV("big", 3), SV(big, sizeof big)));
-    OK(store_del(t, TBL_OPS, SV("big", 3)));
-    OK(store_txn_commit(t));
+    TLOG_OK(store_txn_begin(s, 1, &t));
+    TLOG_OK(store_put(t, TBL_OPS, SV("big", 3), SV(big, sizeof big)));
+    TLOG_OK(store_del(t, TBL_OPS, SV("big", 3)));
+    TLOG_OK(store_txn_commit(t));
     store_close(s);
     meta_page m0 = read_meta(0), m1 = read_meta(1);
     uint64_t need = ((m0.txnid > m1.txnid ? m0 : m1).last_pg + 1) * 4096;
     cr_assert_lt((uint64_t)damage_file_size(dbpath), need, "the file is as long as its meta says: "
                  "this test no longer makes the case it is about");
     char why[STORE_WHY_MAX];
-    OK(open_in_child(why));
+    TLOG_OK(open_in_child(why));
 }
 
 /* Flips bit `bit` of the txnid on meta page `slot`, and the open says. */
@@ -218,12 +206,12 @@ Test(datafile, a_damaged_txnid_is_refused)
     char why[STORE_WHY_MAX];
     cr_assert_eq(open_with_txnid_bit(newest, 2, why), MSGLOG_ECORRUPT);   /* N -+ 4 */
     cr_assert(strstr(why, "are not two successive commits") != NULL, "'%s'", why);
-    OK(open_with_txnid_bit(newest, 2, why));
+    TLOG_OK(open_with_txnid_bit(newest, 2, why));
     cr_assert_eq(open_with_txnid_bit(newest, 0, why), MSGLOG_ECORRUPT);   /* the other parity */
     cr_assert(strstr(why, "is damaged (its txnid is not of this page)") != NULL, "'%s'", why);
-    OK(open_with_txnid_bit(newest, 0, why));
+    TLOG_OK(open_with_txnid_bit(newest, 0, why));
     cr_assert_eq(open_with_txnid_bit(older, 9, why), MSGLOG_ECORRUPT);    /* the older, newest */
-    OK(open_with_txnid_bit(older, 9, why));
+    TLOG_OK(open_with_txnid_bit(older, 9, why));
     /* N - 2 (bit 1 of an odd N) is the one flip that looks like a real
      * pair of commits: what gives it away is the pages the newer used. */
     cr_assert_eq((newest ? m1 : m0).txnid & 2, 2);
