@@ -2,7 +2,8 @@
  * that holds it ends the session with an ERROR naming the record, and its
  * peer never receives the damaged bytes, whichever side is damaged. The
  * records' checksums are log/frame.c's; docs/reliability.md, "A store that
- * refuses damage". Two sessions are wired back to back without sockets. */
+ * refuses damage". Two sessions are wired back to back without sockets
+ * (support/session_pair.c). */
 #include <criterion/criterion.h>
 
 #include <stdio.h>
@@ -10,9 +11,9 @@
 #include <string.h>
 
 #include "msglog.h"
-#include "sync/session.h"
 #include "support/check.h"
 #include "support/damage.h"
+#include "support/session_pair.h"
 #include "support/tmpdir.h"
 #include "support/tstore.h"
 
@@ -69,54 +70,6 @@ static msglog *damaged_store(const char *name, uint64_t replica, const char *use
     return open_store(name, replica, user);
 }
 
-/* Moves bytes both ways between client c and relay r until nothing moves
- * or both closed. */
-static void exchange(session *c, session *r)
-{
-    for (int idle = 0; idle < 2;) {
-        int moved = 0;
-        for (int way = 0; way < 2; way++) {
-            session *from = way ? r : c, *to = way ? c : r;
-            const uint8_t *p;
-            size_t n;
-            session_output(from, &p, &n);
-            if (n == 0)
-                continue;
-            uint8_t *copy = malloc(n);   /* borrowed until the next call */
-            memcpy(copy, p, n);
-            session_consume(from, n);
-            session_feed(to, copy, n);
-            free(copy);
-            moved = 1;
-        }
-        idle = moved ? 0 : idle + 1;
-        if (session_phase(c) == SESSION_PHASE_CLOSED && session_phase(r) == SESSION_PHASE_CLOSED)
-            break;
-    }
-}
-
-/* One session of client device against relay: conversation `only`, or
- * every one when NULL. */
-static void sync_once(msglog *device, msglog *relay, const char *only, char *client_err,
-                      char *relay_err)
-{
-    session_config cc = { 0 }, rc = { 0 };
-    msglog_str conv = { only, only ? strlen(only) : 0 };
-    cc.role = SESSION_ROLE_CLIENT;
-    cc.all_convs = !only;
-    cc.convs = only ? &conv : NULL;
-    cc.n_convs = only ? 1 : 0;
-    rc.role = SESSION_ROLE_RELAY;
-    session *c, *r;
-    CHECK_OK(session_new(&c, device, &cc));
-    CHECK_OK(session_new(&r, relay, &rc));
-    exchange(c, r);
-    snprintf(client_err, 512, "%s", session_errmsg(c));
-    snprintf(relay_err, 512, "%s", session_errmsg(r));
-    session_free(c);
-    session_free(r);
-}
-
 /* Whether any message of conv in log shows `text`. */
 static int shows(msglog *log, const char *conv, const char *text)
 {
@@ -153,8 +106,8 @@ static int file_holds(const char *name, const char *text)
  * the data file of the other side, `receiver`, holds no damaged text. */
 static void assert_refused(msglog *device, msglog *relay, const char *record, const char *receiver)
 {
-    char cerr[512], rerr[512];
-    sync_once(device, relay, NULL, cerr, rerr);
+    char cerr[SESSION_PAIR_ERR_MAX], rerr[SESSION_PAIR_ERR_MAX];
+    CHECK_OK(session_pair_sync(device, relay, NULL, cerr, rerr));
     cr_assert(strstr(cerr, record) != NULL, "the device's error: '%s'", cerr);
     cr_assert(strstr(rerr, record) != NULL, "the relay's error: '%s'", rerr);
     cr_assert(!file_holds(receiver, SHOWN_DAMAGED), "the damaged text reached %s", receiver);
@@ -167,8 +120,8 @@ Test(sync_damage, a_relay_never_sends_a_damaged_record)
     assert_refused(device, relay, RECORD(1), "device");
     cr_assert(!shows(device, "team", SHOWN_DAMAGED));
     /* The other conversation still syncs on its own. */
-    char cerr[512], rerr[512];
-    sync_once(device, relay, "other", cerr, rerr);
+    char cerr[SESSION_PAIR_ERR_MAX], rerr[SESSION_PAIR_ERR_MAX];
+    CHECK_OK(session_pair_sync(device, relay, "other", cerr, rerr));
     cr_assert_str_eq(cerr, "");
     cr_assert_str_eq(rerr, "");
     cr_assert(shows(device, "other", "a message of another conversation"));
