@@ -143,8 +143,17 @@ static void convs_free(check_ctx *c)
 
 int check_store(store_txn *t, check_report *r)
 {
+    /* LMDB's pages first (log/pages.h): over a damaged one LMDB itself may
+     * crash, so the records are read only when every page is sound (a store
+     * opened with no_page_check has not had its pages checked). */
+    char why[STORE_WHY_MAX];
+    int rc = store_verify_pages(t, why);
+    if (rc == MSGLOG_ECORRUPT)
+        check_line(r, why);
+    if (rc)
+        return rc == MSGLOG_ECORRUPT ? MSGLOG_OK : rc;
     check_ctx c = { .t = t, .r = r };
-    int rc = check_records(&c);
+    rc = check_records(&c);
     if (!rc)
         check_totals(&c);
     convs_free(&c);

@@ -1,6 +1,9 @@
 /* The whole store checked, for msglog_check(): a store that refuses damage
  * finds it when a record is read (log/frame.h), and this reads them all.
  *
+ *   pages      every page of LMDB's (log/pages.h), as at open; when one is
+ *              damaged it is the one problem reported: reading records
+ *              through LMDB over it could crash;
  *   records    every record of every table: its checksum, the shape of its
  *              key, its value decoding, keys in ascending order, as many as
  *              LMDB counts (log/check_records.c);

@@ -20,11 +20,24 @@
 
 enum tree { TREE_MAIN, TREE_TABLE, TREE_FREE };
 
+/* A key in the map, or none. */
+typedef struct key_at {
+    const uint8_t *p;           /* NULL: none */
+    uint64_t len;
+} key_at;
+
+/* Where the walk of one tree is in its key order: the last leaf key, and
+ * the separator the next leaf key may not be below. */
+typedef struct key_order {
+    key_at last, floor;
+} key_order;
+
 typedef struct walker {
     const pages_snapshot *s;
     uint8_t *seen;              /* a byte per page 0..last_pg */
     char *why;
     char tree_name[48];         /* the tree being walked, for the message */
+    key_order order;
 } walker;
 
 static int bad(walker *w, uint64_t pgno, const char *what)
@@ -113,7 +126,9 @@ static int take_table(walker *w, uint64_t pgno, const uint8_t *key, uint64_t ksi
     if (dsize != DB_RECORD || lmdb_le(db + DB_FLAGS, 2) != 0)
         return bad(w, pgno, "a table record is not one of ours");
     char outer[sizeof w->tree_name];
+    key_order outer_order = w->order;
     memcpy(outer, w->tree_name, sizeof outer);
+    w->order = (key_order){ { NULL, 0 }, { NULL, 0 } };
     snprintf(w->tree_name, sizeof w->tree_name, "table %.*s", (int)(ksize < 32 ? ksize : 32),
              (const char *)key);
     uint64_t root = lmdb_le(db + DB_ROOT, 8), depth = lmdb_le(db + DB_DEPTH, 2);
@@ -121,6 +136,7 @@ static int take_table(walker *w, uint64_t pgno, const uint8_t *key, uint64_t ksi
              : depth < 1 || depth > MAX_DEPTH ? bad(w, pgno, "a table's depth")
                                              : walk(w, root, (unsigned)depth, TREE_TABLE);
     memcpy(w->tree_name, outer, sizeof outer);
+    w->order = outer_order;
     return rc;
 }
 
@@ -148,38 +164,58 @@ static int take_value(walker *w, uint64_t pgno, const uint8_t *p, uint64_t at, u
     return t == TREE_FREE ? take_free(w, pgno, p + at, dsize) : MSGLOG_OK;
 }
 
-/* Whether key (a, an) sorts after (b, bn) as LMDB compares our keys. */
-static int key_after(const uint8_t *a, uint64_t an, const uint8_t *b, uint64_t bn)
+/* Whether key a sorts after b as LMDB compares our keys (memcmp, then the
+ * shorter first). */
+static int key_after(key_at a, key_at b)
 {
-    int d = memcmp(a, b, an < bn ? an : bn);
-    return d > 0 || (d == 0 && an > bn);
+    int d = memcmp(a.p, b.p, a.len < b.len ? a.len : b.len);
+    return d > 0 || (d == 0 && a.len > b.len);
 }
 
-/* Node i of page p: inside it, its key after the one before. */
+/* A B-tree's order, which LMDB's searches rely on: separators ascend in
+ * their page, each is above every key before it and at most the first key
+ * after it, and leaf keys ascend across the whole tree. The free list's keys
+ * are txnids in native order: not checked. A branch's first key is empty:
+ * it stands for everything below the second. */
+static int check_order(walker *w, uint64_t pgno, int branch, uint64_t i, key_at key,
+                       key_at *prev_sep)
+{
+    key_order *o = &w->order;
+    if (branch && i == 0)
+        return MSGLOG_OK;
+    if (branch) {
+        if ((prev_sep->p && !key_after(key, *prev_sep)) || (o->last.p && !key_after(key, o->last)))
+            return bad(w, pgno, "a separator is out of order");
+        *prev_sep = o->floor = key;
+        return MSGLOG_OK;
+    }
+    if ((o->last.p && !key_after(key, o->last)) || (o->floor.p && key_after(o->floor, key)))
+        return bad(w, pgno, "its keys are out of order");
+    o->last = key;
+    o->floor = (key_at){ NULL, 0 };
+    return MSGLOG_OK;
+}
+
+/* Node i of page p: inside it, and in order. */
 static int take_node(walker *w, uint64_t pgno, const uint8_t *p, uint64_t i, unsigned levels,
-                     enum tree t, const uint8_t **prev, uint64_t *prev_len)
+                     enum tree t, key_at *prev_sep)
 {
     uint32_t psize = w->s->psize;
     uint64_t off = lmdb_le(p + PAGE_HEAD + 2 * i, 2), upper = lmdb_le(p + AT_LOWER + 2, 2);
     if (off < upper || off > psize - NODE_HEAD)
         return bad(w, pgno, "a node lies outside it");
-    const uint8_t *n = p + off, *key = n + NODE_HEAD;
+    const uint8_t *n = p + off;
     uint64_t lo = lmdb_le(n, 2), hi = lmdb_le(n + 2, 2), nflags = lmdb_le(n + 4, 2);
-    uint64_t ksize = lmdb_le(n + 6, 2);
-    if (ksize > MAX_KEY || off + NODE_HEAD + ksize > psize)
+    key_at key = { n + NODE_HEAD, lmdb_le(n + 6, 2) };
+    if (key.len > MAX_KEY || off + NODE_HEAD + key.len > psize)
         return bad(w, pgno, "a key lies outside it");
-    int branch = levels > 1;
-    /* A branch's first key is empty: it stands for everything below the
-     * second. The free list's keys are txnids in native order. */
-    if (t != TREE_FREE && !(branch && i == 0)) {
-        if (*prev && !key_after(key, ksize, *prev, *prev_len))
-            return bad(w, pgno, "its keys are out of order");
-        *prev = key;
-        *prev_len = ksize;
-    }
+    int branch = levels > 1, rc;
+    if (t != TREE_FREE && (rc = check_order(w, pgno, branch, i, key, prev_sep)) != MSGLOG_OK)
+        return rc;
     if (branch)
         return walk(w, lo | hi << 16 | nflags << 32, levels - 1, t);
-    return take_value(w, pgno, p, off + NODE_HEAD + ksize, nflags, key, ksize, lo | hi << 16, t);
+    return take_value(w, pgno, p, off + NODE_HEAD + key.len, nflags, key.p, key.len,
+                      lo | hi << 16, t);
 }
 
 /* The subtree at pgno, `levels` levels deep (1: a leaf). */
@@ -197,10 +233,9 @@ static int walk(walker *w, uint64_t pgno, unsigned levels, enum tree t)
         return bad(w, pgno, "its free space bounds");
     if (nkeys < (levels > 1 && t != TREE_MAIN ? 2u : 1u))
         return bad(w, pgno, "too few nodes");
-    const uint8_t *prev = NULL;
-    uint64_t prev_len = 0;
+    key_at prev_sep = { NULL, 0 };
     for (uint64_t i = 0; i < nkeys && !rc; i++)
-        rc = take_node(w, pgno, p, i, levels, t, &prev, &prev_len);
+        rc = take_node(w, pgno, p, i, levels, t, &prev_sep);
     return rc;
 }
 
@@ -208,6 +243,7 @@ static int walk(walker *w, uint64_t pgno, unsigned levels, enum tree t)
 static int walk_root(walker *w, const char *name, uint64_t root, uint16_t depth, enum tree t)
 {
     snprintf(w->tree_name, sizeof w->tree_name, "%s", name);
+    w->order = (key_order){ { NULL, 0 }, { NULL, 0 } };
     if (root == NO_PAGE)
         return MSGLOG_OK;
     if (depth < 1 || depth > MAX_DEPTH)
@@ -229,7 +265,7 @@ static int all_accounted(walker *w)
 int pages_verify(const pages_snapshot *snap, char *why)
 {
     why[0] = '\0';
-    walker w = { snap, calloc(snap->last_pg + 1, 1), why, "" };
+    walker w = { snap, calloc(snap->last_pg + 1, 1), why, "", { { NULL, 0 }, { NULL, 0 } } };
     if (!w.seen)
         return MSGLOG_ENOMEM;
     int rc = walk_root(&w, "the main tree", snap->main_root, snap->main_depth, TREE_MAIN);

@@ -13,7 +13,8 @@
  * inside the file and below the last page, holds its own number, is of the
  * kind its place needs (branches above, leaves at the tree's depth,
  * overflow pages where a value says) and reached once; its node offsets,
- * keys and values lie inside it, keys ascend, its nodes have only the flags
+ * keys and values lie inside it, keys ascend (in each page and across the
+ * tree, separators between the keys they separate), its nodes have only the flags
  * our tables use (named tables in the main tree, big values on overflow
  * pages); and every page is either in a tree or on the free list, which is
  * LMDB's own audit. Cost: one pass over the pages in use, about 1 ms per

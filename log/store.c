@@ -405,6 +405,15 @@ store *store_txn_store(const store_txn *t)
     return t->s;
 }
 
+int store_verify_pages(store_txn *t, char *why)
+{
+    why[0] = '\0';
+    int rc = verify_snapshot(t->s, t->txn, why);
+    /* Two commits since t began overwrote its meta page: with writers that
+     * fast the snapshot cannot be found again. */
+    return rc == MSGLOG_ENOTFOUND ? MSGLOG_EIO : rc;
+}
+
 int store_txn_commit(store_txn *t)
 {
     int rc = mdb_txn_commit(t->txn);

@@ -90,6 +90,10 @@ int store_grow(store *s, size_t max);
 int store_txn_begin(store *s, int write, store_txn **out);
 /* The store a transaction is of. */
 store *store_txn_store(const store_txn *t);
+/* Checks every page of read transaction t's snapshot as store_open does
+ * (log/pages.h): MSGLOG_OK; MSGLOG_ECORRUPT with what is damaged in why
+ * (STORE_WHY_MAX bytes); MSGLOG_ENOMEM, MSGLOG_EIO. */
+int store_verify_pages(store_txn *t, char *why);
 /* Commits and frees the transaction (also on failure). */
 int store_txn_commit(store_txn *t);
 /* Aborts and frees. NULL-safe. */

@@ -201,6 +201,16 @@ Test(damage, pages_are_checked_at_open_unless_asked_not_to)
     cr_assert_eq(sig, 0);
     cr_assert_eq(open_with(dir, 0, 1), MSGLOG_ECORRUPT, "version 1 options check pages too");
     CHECK_OK(open_with(dir, 1, 0));
+    /* Opened so, the store's check still walks the pages first. */
+    msglog_options opts = MSGLOG_OPTIONS_INIT;
+    opts.map_size = TSTORE_MAP_SIZE;
+    opts.no_page_check = 1;
+    msglog *log;
+    CHECK_OK(msglog_open(&log, dir, 0, NULL, 0, &opts));
+    uint64_t problems = 0;
+    cr_assert_eq(msglog_check(log, NULL, NULL, &problems), MSGLOG_ECORRUPT);
+    cr_assert_eq(problems, 1);
+    msglog_close(log);
     free(dir);
 }
 
