@@ -566,8 +566,11 @@ MSGLOG_API void msglog_digest_hex(char out[33], const uint8_t digest[16]);
 typedef void (*msglog_problem_fn)(void *ctx, const char *problem);
 
 /*
- * Reads and checks the whole store: every record of every table (its
- * checksum, its key, its decoding, keys in order, as many as LMDB counts),
+ * Reads and checks the whole store: every page of LMDB's first, as
+ * msglog_open() does unless opts->no_page_check (a damaged page is then the
+ * one problem reported: reading records over it could crash LMDB); every
+ * record of every table (its checksum, its key, its decoding, keys in
+ * order, as many as LMDB counts),
  * every record that points at another (a message and its send, pending ops
  * and their indexes, evidence and its id, a conversation's name and its
  * state), and every conversation's vector, message and pending counts,
