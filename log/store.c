@@ -1,11 +1,11 @@
 #include "log/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -174,7 +174,7 @@ static int open_rc(int rc)
 }
 
 /* Opens the environment at path (a directory, or with MDB_NOSUBDIR the
- * data file itself) and finds its map. */
+ * data file itself) and reclaims the reader slots of dead processes. */
 static int open_env(store *s, const char *path, size_t map_size, unsigned flags)
 {
     int rc = mdb_env_create(&s->env);
@@ -266,7 +266,7 @@ static char *file_in(const char *dir, const char *name)
     return p;
 }
 
-/* Makes the durable effect of link() and unlink() in dir durable. */
+/* Makes what link() and unlink() did in dir durable. */
 static void sync_dir(const char *dir)
 {
     int fd = open(dir, O_RDONLY);
@@ -325,9 +325,8 @@ static int prepare(const char *dir, const store_config *cfg, char *why)
         rc = errno != ENOENT ? MSGLOG_EIO
              : cfg->create   ? create_store(dir, data, cfg->map_size, cfg->init, cfg->init_ctx)
                              : MSGLOG_ENOTFOUND;
-    char ignored[DATAFILE_WHY_MAX];
     if (!rc)
-        rc = datafile_check(data, why ? why : ignored);
+        rc = datafile_check(data, why);
     free(data);
     return rc;
 }
@@ -335,19 +334,20 @@ static int prepare(const char *dir, const store_config *cfg, char *why)
 int store_open(store **out, const char *path, const store_config *cfg, char *why)
 {
     *out = NULL;
-    if (why)
-        why[0] = '\0';
+    char local[STORE_WHY_MAX];
+    if (!why)
+        why = local;
+    why[0] = '\0';
     if (cfg->create && mkdir(path, 0700) != 0 && errno != EEXIST)
         return MSGLOG_EIO;
     int rc = prepare(path, cfg, why);
     store *s = rc ? NULL : calloc(1, sizeof *s);
     if (!rc && !s)
         rc = MSGLOG_ENOMEM;
-    char ignored[STORE_WHY_MAX];
     if (!rc)
         rc = open_env(s, path, cfg->map_size, 0);
-    if (!rc && !cfg->trust_pages)
-        rc = verify_pages(s, why ? why : ignored);
+    if (!rc && !cfg->no_page_check)
+        rc = verify_pages(s, why);
     if (!rc)
         rc = open_all(s, NULL, NULL);
     if (!rc) {

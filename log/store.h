@@ -49,7 +49,7 @@ typedef struct store_config {
     int create;               /* build a new store when there is no data file */
     store_init_fn init;       /* what a new store starts with; may be NULL */
     void *init_ctx;           /* passed to init */
-    int trust_pages;          /* skip the check of every page (log/pages.h):
+    int no_page_check;        /* skip the check of every page (log/pages.h):
                                  a damaged file may then crash LMDB */
 } store_config;
 
@@ -61,7 +61,7 @@ typedef struct store_config {
  * writes, then linked into place as data.mdb: a data file is always a
  * whole store. An existing data file is checked first (log/datafile.h:
  * truncated, damaged meta pages), then every page of its snapshot
- * (log/pages.h) before LMDB reads one unless cfg->trust_pages, then it is
+ * (log/pages.h) before LMDB reads one unless cfg->no_page_check, then it is
  * opened without writing anything; a table it lacks is noted
  * (store_missing_table), not created.
  * @return MSGLOG_OK; MSGLOG_ENOTFOUND when there is no data file and not
