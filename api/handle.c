@@ -13,7 +13,7 @@
 #include "log/claim.h"
 #include "log/meta.h"
 
-#define STORE_FORMAT 2   /* 2: pending_edits (docs/format.md) */
+#define STORE_FORMAT 3   /* 2: pending_edits; 3: framed records (docs/format.md) */
 #define DEFAULT_MAP_SIZE ((size_t)1 << 30)
 #define DEFAULT_MAX_MAP_SIZE ((size_t)1 << 36)
 #define DEFAULT_MAX_PENDING_OPS 100000
@@ -43,40 +43,40 @@ static uint64_t system_clock(void *ctx)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* Reads the identity a store holds: MSGLOG_ENOTFOUND (no message) when it
- * holds none yet. *user borrows from t. */
+/* Reads the identity a store holds; *user borrows from t. A store always
+ * has one (log/store.h: a new store is linked into place with it), so a
+ * missing one is damage. */
 static int identity_read(msglog *log, store_txn *t, uint64_t *replica, store_val *user)
 {
     uint64_t format = 0;
-    int rc = meta_get_u64(t, "format", &format);
-    if (rc == MSGLOG_ENOTFOUND)
-        return rc;
+    const char *missing = store_missing_table(log->st);
+    if (missing && strcmp(missing, "meta") == 0)
+        return ml_fail(log, MSGLOG_ECORRUPT, "the store has no table meta");
+    int rc = meta_get_format(t, &format);
     if (!rc && format != STORE_FORMAT)
-        return ml_fail(log, MSGLOG_EVERSION, "store format %llu is unknown",
-                       (unsigned long long)format);
+        return ml_fail(log, MSGLOG_EVERSION, "store format %llu is unknown (this build reads "
+                       "format %d only)", (unsigned long long)format, STORE_FORMAT);
+    if (!rc && missing)
+        return ml_fail(log, MSGLOG_ECORRUPT, "the store has no table %s", missing);
     if (!rc)
         rc = meta_get_u64(t, "replica", replica);
     if (!rc)
         rc = meta_get_user(t, user);
     if (rc == MSGLOG_ENOTFOUND)
-        rc = MSGLOG_ECORRUPT;   /* a format without an owner */
+        rc = MSGLOG_ECORRUPT;   /* no format, or a format without an owner */
     return rc ? ml_fail(log, rc, "the store's identity is unreadable: %s", msglog_strerror(rc))
               : MSGLOG_OK;
 }
 
-/* Writes the handle's identity into a new store and commits t. */
-static int identity_create(msglog *log, store_txn *t)
+/* What a new store starts with (store_init_fn): its format and owner. */
+static int identity_init(store_txn *t, void *ctx)
 {
+    msglog *log = ctx;
     int rc = meta_put_u64(t, "format", STORE_FORMAT);
     if (!rc)
         rc = meta_put_u64(t, "replica", log->replica);
     if (!rc)
         rc = meta_put_user(t, log->user, log->user_len);
-    if (rc) {
-        store_txn_abort(t);
-        return ml_fail(log, rc, "cannot create the store: %s", msglog_strerror(rc));
-    }
-    rc = store_txn_commit(t);
     return rc ? ml_fail(log, rc, "cannot create the store: %s", msglog_strerror(rc)) : MSGLOG_OK;
 }
 
@@ -102,22 +102,18 @@ static int identity_match(msglog *log, uint64_t replica, store_val user)
                    (unsigned long long)replica, (int)user.len, (const char *)user.data);
 }
 
-/* A new store gets the handle's identity; an existing one must match it, or
- * gives it its own when the handle has none (replica 0). */
+/* The store's identity must match the handle's, or becomes the handle's
+ * when it has none (replica 0). */
 static int check_identity(msglog *log)
 {
     store_txn *t;
-    int rc = store_txn_begin(log->st, 1, &t);
+    int rc = store_txn_begin(log->st, 0, &t);
     if (rc)
         return ml_fail(log, rc, "cannot begin a transaction");
     uint64_t replica = 0;
     store_val user = { NULL, 0 };
     rc = identity_read(log, t, &replica, &user);
-    if (rc == MSGLOG_ENOTFOUND && log->replica != 0)
-        return identity_create(log, t);
-    if (rc == MSGLOG_ENOTFOUND)
-        rc = ml_fail(log, rc, "the directory holds no store");
-    else if (!rc && log->replica == 0)
+    if (!rc && log->replica == 0)
         rc = identity_adopt(log, replica, user);
     else if (!rc)
         rc = identity_match(log, replica, user);
@@ -165,37 +161,73 @@ static void apply_options(msglog *log, const msglog_options *opts, size_t *map)
                                                         : DEFAULT_MAX_PENDING_OPS;
     log->max_pending_bytes = opts && opts->max_pending_bytes ? opts->max_pending_bytes
                                                             : DEFAULT_MAX_PENDING_BYTES;
+    /* Version 1 options end before no_page_check. */
+    log->no_page_check = opts && opts->version >= 2 && opts->no_page_check;
+}
+
+/* The text of the last failed msglog_open() of this thread: there is no
+ * handle to keep it in. */
+static _Thread_local char open_err[sizeof ((msglog *)0)->err];
+
+const char *msglog_open_errmsg(void)
+{
+    return open_err;
+}
+
+/* Records the message of a failed open and returns rc. */
+static int open_fail(int rc, const char *fmt, ...) ML_PRINTF(2, 3);
+static int open_fail(int rc, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(open_err, sizeof open_err, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Opens the store and checks or writes its identity; on failure the
+ * message is in log->err. */
+static int open_store(msglog *log, const char *path, const msglog_options *opts)
+{
+    size_t map;
+    apply_options(log, opts, &map);
+    char why[STORE_WHY_MAX] = "";
+    store_config cfg = { map, log->replica != 0, identity_init, log, log->no_page_check };
+    int rc = store_open(&log->st, path, &cfg, why);   /* by its identity: creates nothing */
+    if (rc)
+        return ml_fail(log, rc, "%s", why[0] ? why : msglog_strerror(rc));
+    return check_identity(log);
 }
 
 int msglog_open(msglog **out, const char *path, uint64_t replica,
                 const char *user, size_t user_len, const msglog_options *opts)
 {
+    open_err[0] = '\0';
     if (!out)
-        return MSGLOG_EINVAL;
+        return open_fail(MSGLOG_EINVAL, "msglog_open: out is NULL");
     *out = NULL;
     if (!path || !*path || !identity_args_ok(replica, user, user_len))
-        return MSGLOG_EINVAL;
-    if (opts && opts->version != MSGLOG_OPTIONS_VERSION)
-        return MSGLOG_EVERSION;
+        return open_fail(MSGLOG_EINVAL, "msglog_open: bad argument");
+    if (opts && opts->version != MSGLOG_OPTIONS_VERSION && opts->version != 1)
+        return open_fail(MSGLOG_EVERSION, "msglog_open: unknown options version %u",
+                         opts->version);
     if (replica == 0) {
         int rc = store_present(path);
         if (rc)
-            return rc;
+            return open_fail(rc, rc == MSGLOG_ENOTFOUND ? "%s holds no store" : "%s: %s", path,
+                             msglog_strerror(rc));
     }
     msglog *log = calloc(1, sizeof *log);
     if (!log)
-        return MSGLOG_ENOMEM;
+        return open_fail(MSGLOG_ENOMEM, "out of memory");
     log->replica = replica;
     log->claim_fd = -1;
     if (user_len)
         memcpy(log->user, user, user_len);
     log->user_len = user_len;
-    size_t map;
-    apply_options(log, opts, &map);
-    int rc = store_open(&log->st, path, map);
-    if (!rc)
-        rc = check_identity(log);
+    int rc = open_store(log, path, opts);
     if (rc) {
+        open_fail(rc, "%s", log->err[0] ? log->err : msglog_strerror(rc));
         store_close(log->st);
         free(log);
         return rc;

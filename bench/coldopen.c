@@ -2,7 +2,8 @@
  * newest page.
  *
  *   bench_coldopen --messages M --seed S [--runs 11] [--batch B] [--scratch DIR]
- *                  [--keep]   (leave the store for profiling: --child STORE)
+ *                  [--no-page-check] [--keep]   (leave the store for profiling:
+ *                  --child STORE)
  *
  * Builds (untimed) a store holding a conversation of M messages: the
  * generated workload run until it has M sends (about 1.43 M ops), received
@@ -19,7 +20,9 @@
  *   cold: data.mdb and lock.mdb are evicted from the page cache before
  *         each run (fdatasync + posix_fadvise DONTNEED on those files only).
  * Reports the median, min and max per cache state, and stored bytes per
- * message (data.mdb size / M). One JSON object on stdout. */
+ * message (data.mdb size / M). One JSON object on stdout. The open checks
+ * every page of the store (log/pages.h) unless --no-page-check
+ * (msglog_options.no_page_check). */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -40,13 +43,15 @@ static void faults(long *minor, long *major)
     *major = ru.ru_majflt;
 }
 
-static int child(const char *store)
+static int child(const char *store, int no_page_check)
 {
     long min0, maj0, min1, maj1;
+    msglog_options opts = MSGLOG_OPTIONS_INIT;
+    opts.no_page_check = no_page_check;
     faults(&min0, &maj0);
     uint64_t t0 = bench_now_ns();
     msglog *log;
-    int rc = msglog_open(&log, store, 1000, "observer", 8, NULL);
+    int rc = msglog_open(&log, store, 1000, "observer", 8, &opts);
     if (rc != MSGLOG_OK)
         bench_die("child: msglog_open: %s", msglog_strerror(rc));
     uint64_t t1 = bench_now_ns();
@@ -84,7 +89,7 @@ static int by_total(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static sample run_child(const char *self, const char *store, const wl *w)
+static sample run_child(const char *self, const char *store, const wl *w, int no_page_check)
 {
     int fd[2];
     if (pipe(fd) != 0)
@@ -96,7 +101,8 @@ static sample run_child(const char *self, const char *store, const wl *w)
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
-        execl(self, self, "--child", store, (char *)NULL);
+        execl(self, self, "--child", store, no_page_check ? "--no-page-check" : (char *)NULL,
+              (char *)NULL);
         _exit(127);
     }
     close(fd[1]);
@@ -137,14 +143,15 @@ static void report(const char *name, sample *s, size_t runs)
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && strcmp(argv[1], "--child") == 0)
-        return child(argv[2]);
+    if ((argc == 3 || argc == 4) && strcmp(argv[1], "--child") == 0)
+        return child(argv[2], argc == 4);
     bench_args a = { argc, argv };
     size_t m = arg_u64(&a, "--messages", 1000000);
     uint64_t seed = arg_u64(&a, "--seed", 42);
     size_t runs = arg_u64(&a, "--runs", 11);
     size_t batch = arg_u64(&a, "--batch", 10000);
     const char *scratch = arg_str(&a, "--scratch", NULL);
+    int no_page_check = arg_flag(&a, "--no-page-check");
     if (m < PAGE || runs == 0)
         bench_die("--messages must be >= %d and --runs >= 1", PAGE);
 
@@ -176,18 +183,19 @@ int main(int argc, char **argv)
     sample *warm = calloc(runs, sizeof *warm), *cold = calloc(runs, sizeof *cold);
     if (!warm || !cold)
         bench_die("out of memory");
-    run_child(self, store, w);   /* one unrecorded run fills the page cache */
+    run_child(self, store, w, no_page_check);   /* one unrecorded run fills the page cache */
     int evict_ok = 1;
     for (size_t i = 0; i < runs; i++) {
-        warm[i] = run_child(self, store, w);
+        warm[i] = run_child(self, store, w, no_page_check);
         if (bench_evict_file(data) != 0 || bench_evict_file(lock) != 0)
             evict_ok = 0;
-        cold[i] = run_child(self, store, w);
+        cold[i] = run_child(self, store, w, no_page_check);
     }
-    printf("{\"bench\":\"coldopen\",\"system\":\"msglog\",\"messages\":%zu,\"ops\":%zu,\"page\":%d,"
+    printf("{\"bench\":\"coldopen\",\"system\":\"msglog\",\"page_check\":%s,\"messages\":%zu,"
+           "\"ops\":%zu,\"page\":%d,"
            "\"build_s\":%.2f,\"data_mdb_bytes\":%lld,\"bytes_per_message\":%.1f,\"bytes_per_op\":%.1f,"
            "\"raw_body_bytes\":%llu,\"evict_ok\":%s,",
-           m, w->n_ops, PAGE, build_s, (long long)disk, (double)disk / (double)m,
+           no_page_check ? "false" : "true", m, w->n_ops, PAGE, build_s, (long long)disk, (double)disk / (double)m,
            (double)disk / (double)w->n_ops, (unsigned long long)w->raw_body_bytes,
            evict_ok ? "true" : "false");
     report("warm", warm, runs);

@@ -36,7 +36,8 @@ struct msglog {
     size_t max_map_size;
     uint64_t max_pending_ops;
     uint64_t max_pending_bytes;
-    char err[256];
+    int no_page_check;       /* msglog_options.no_page_check */
+    char err[512];
     ml_commit_fn on_commit;     /* NULL: none (sync/session.h's watchers) */
     void *on_commit_ctx;
     int claim_fd;               /* msglog_claim()'s file (log/claim.h); -1: none */
@@ -44,7 +45,10 @@ struct msglog {
 
 /* The text of an MSGLOG_E* code (msglog_strerror's). */
 const char *ml_strerror(int err);
-/* Records the message for `rc` on the handle and returns rc. */
+/* Records the message for `rc` on the handle and returns rc. For
+ * MSGLOG_ECORRUPT after a read found a damaged record, the message is the
+ * record's name instead (store_damage: "ops record 3.17 of conversation
+ * team is damaged (checksum)"). */
 int ml_fail(msglog *log, int rc, const char *fmt, ...) ML_PRINTF(3, 4);
 /* Doubles the LMDB map, up to the configured maximum, after a write failed
  * with MSGLOG_EFULL (no transaction may be open). MSGLOG_OK when the caller

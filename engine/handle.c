@@ -31,6 +31,12 @@ int ml_fail(msglog *log, int rc, const char *fmt, ...)
 {
     if (!log)
         return rc;
+    const char *damage = log->st ? store_damage(log->st) : "";
+    if (rc == MSGLOG_ECORRUPT && damage[0]) {   /* what is damaged says more */
+        snprintf(log->err, sizeof log->err, "%s", damage);
+        store_damage_clear(log->st);
+        return rc;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(log->err, sizeof log->err, fmt, ap);

@@ -145,7 +145,7 @@ typedef struct msglog_id {
  * handle's write transaction open, so it must not call into the handle. */
 typedef uint64_t (*msglog_clock_fn)(void *ctx);
 
-#define MSGLOG_OPTIONS_VERSION 1
+#define MSGLOG_OPTIONS_VERSION 2   /* 2 added no_page_check; 1 is still read */
 
 typedef struct msglog_options {
     unsigned version;        /* MSGLOG_OPTIONS_VERSION */
@@ -158,9 +158,18 @@ typedef struct msglog_options {
     uint64_t max_pending_ops;   /* cap of the pending buffer, all
                                    conversations together; 0: 100,000 */
     uint64_t max_pending_bytes; /* the same in encoded bytes; 0: 64 MiB */
+    int no_page_check;       /* 0: msglog_open reads every page of the
+                                store once and refuses one LMDB's pages are
+                                damaged in (MSGLOG_ECORRUPT), before LMDB
+                                reads any: LMDB trusts its pages and a
+                                damaged one can crash the process. It costs
+                                a pass over the data file (about 0.3 ms per
+                                MB in the page cache, docs/reliability.md).
+                                1: skip it, for a faster open of a large
+                                store on a trusted disk (since version 2) */
 } msglog_options;
 
-#define MSGLOG_OPTIONS_INIT { MSGLOG_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, 0 }
+#define MSGLOG_OPTIONS_INIT { MSGLOG_OPTIONS_VERSION, NULL, NULL, 0, 0, 0, 0, 0 }
 
 /*
  * Opens (creating when missing) the store in directory `path` for replica
@@ -189,17 +198,32 @@ typedef struct msglog_options {
  *         replica without one, a user too long or not valid UTF-8);
  *         MSGLOG_ENOTFOUND when opening by the store's identity and there is
  *         no store; MSGLOG_EMISMATCH when the store belongs to another
- *         replica or user; MSGLOG_EVERSION when opts->version is not
- *         MSGLOG_OPTIONS_VERSION, or for a store written by an unknown format
- *         (or a data file LMDB does not recognise); MSGLOG_ECORRUPT when its
- *         identity is unreadable or invalid, or LMDB finds the file corrupt;
+ *         replica or user; MSGLOG_EVERSION when opts->version is neither
+ *         MSGLOG_OPTIONS_VERSION nor 1, or for a store written by an unknown format
+ *         (stores of formats 1 and 2, made before records had checksums,
+ *         included: there is no migration), or a data file LMDB does not
+ *         recognise; MSGLOG_ECORRUPT when the store is damaged: its data file
+ *         is shorter than its meta page says or a meta page is inconsistent,
+ *         one of LMDB's pages is damaged (unless opts->no_page_check), a
+ *         table is missing, its identity is damaged (a checksum fails),
+ *         unreadable or invalid, or LMDB finds the file corrupt;
  *         MSGLOG_EFULL when map_size is too small to create a new store;
  *         MSGLOG_EIO (the directory cannot be made or opened, LMDB failed);
- *         MSGLOG_ENOMEM. On error *out is NULL (when out is not) and there
- *         is no handle to ask msglog_errmsg().
+ *         MSGLOG_ENOMEM. On error *out is NULL (when out is not); there is
+ *         no handle to ask msglog_errmsg(), msglog_open_errmsg() says why.
  */
 MSGLOG_API int msglog_open(msglog **out, const char *path, uint64_t replica,
                 const char *user, size_t user_len, const msglog_options *opts);
+
+/*
+ * The message of the last msglog_open() of this thread that failed ("" after
+ * one that succeeded): "data.mdb is truncated: 8192 bytes, its meta page
+ * needs 40960", "meta record user is damaged (checksum)".
+ *
+ * @return the text, never NULL, in thread-local storage owned by the
+ *         library: valid until the next msglog_open() of the same thread.
+ */
+MSGLOG_API const char *msglog_open_errmsg(void);
 
 /*
  * The identity of the open store: its replica id and its user. Each
@@ -645,6 +669,43 @@ MSGLOG_API int msglog_conversations(msglog *log, msglog_str **out, size_t *n_out
  * @param[in]  digest  16 bytes (msglog_conv_info.digest), not NULL
  */
 MSGLOG_API void msglog_digest_hex(char out[33], const uint8_t digest[16]);
+
+/* ------------------------------------------------------------------------ */
+/* Checking the store                                                        */
+
+/* Called by msglog_check() with one problem: a line of text (no newline)
+ * naming what is wrong, borrowed for the call. It runs inside the check's
+ * read transaction: it must not call into the handle. */
+typedef void (*msglog_problem_fn)(void *ctx, const char *problem);
+
+/*
+ * Reads and checks the whole store: every page of LMDB's first, as
+ * msglog_open() does unless opts->no_page_check (a damaged page is then the
+ * one problem reported: reading records over it could crash LMDB); every
+ * record of every table (its checksum, its key, its decoding, keys in
+ * order, as many as LMDB counts),
+ * every record that points at another (a message and its send, pending ops
+ * and their indexes, evidence and its id, a conversation's name and its
+ * state), and every conversation's vector, message and pending counts,
+ * digest and read markers recomputed from its records. Each problem is
+ * reported once, as a line naming the table, the conversation and the
+ * record where it can: "ops record 3.17 of conversation team is damaged
+ * (checksum)", "conversation team is damaged (its vector is [3:17], its ops
+ * are [3:16])". It goes on past every problem it can. Nothing is written.
+ * Damage that makes the store fail to open is msglog_open()'s to report
+ * (msglog_open_errmsg()). Cost: one pass over the store, decoding every op.
+ *
+ * @param[in]  log         the handle
+ * @param[in]  fn          called once per problem; may be NULL (count only)
+ * @param[in]  ctx         passed to fn
+ * @param[out] n_problems  the number of problems found; may be NULL
+ * @return MSGLOG_OK when the store is whole; MSGLOG_ECORRUPT when it found
+ *         problems (all were reported to fn); MSGLOG_EINVAL when log is
+ *         NULL; MSGLOG_EIO, MSGLOG_ENOMEM when the check could not finish
+ *         (the problems found before were reported).
+ */
+MSGLOG_API int msglog_check(msglog *log, msglog_problem_fn fn, void *ctx,
+                            uint64_t *n_problems);
 
 /* ------------------------------------------------------------------------ */
 /* Receiving ops                                                             */

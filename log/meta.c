@@ -6,6 +6,7 @@
 #include "log/keys.h"
 #include "msglog.h"
 
+#define FORMAT_KEY ((store_val){ "format", 6 })
 #define USER_KEY ((store_val){ "user", 4 })
 #define TOTALS_KEY ((store_val){ "pending_totals", 14 })
 
@@ -19,6 +20,17 @@ int meta_get_u64(store_txn *t, const char *name, uint64_t *out)
         return MSGLOG_ECORRUPT;
     *out = key_get_u64(v.data);
     return MSGLOG_OK;
+}
+
+int meta_get_format(store_txn *t, uint64_t *format)
+{
+    store_val v;
+    int rc = store_get_raw(t, TBL_META, FORMAT_KEY, &v);
+    if (rc == MSGLOG_OK && v.len == 8) {   /* unframed: a store of format 1 or 2 */
+        *format = key_get_u64(v.data);
+        return MSGLOG_OK;
+    }
+    return rc ? rc : meta_get_u64(t, "format", format);
 }
 
 int meta_put_u64(store_txn *t, const char *name, uint64_t x)

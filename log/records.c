@@ -13,15 +13,11 @@
 int oprec_write(store_txn *t, int tbl, store_val key, uint8_t kind, uint64_t hlc,
                 const uint8_t *enc, size_t len)
 {
-    void *space;
-    int rc = store_reserve(t, tbl, key, OPREC_HEAD + len, &space);
-    if (rc)
-        return rc;
-    uint8_t *rec = space;
-    rec[0] = kind;
-    key_put_u64(rec + 1, hlc);
-    memcpy(rec + OPREC_HEAD, enc, len);
-    return MSGLOG_OK;
+    uint8_t head[OPREC_HEAD];
+    head[0] = kind;
+    key_put_u64(head + 1, hlc);
+    store_val parts[2] = { { head, sizeof head }, { enc, len } };
+    return store_put_parts(t, tbl, key, parts, 2);
 }
 
 int oprec_put(store_txn *t, uint32_t cid, const op *o, const uint8_t *enc, size_t len)

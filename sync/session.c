@@ -190,6 +190,12 @@ int session_fail(session *s, uint64_t code, int rc, const char *fmt, ...)
     return rc;
 }
 
+const char *session_store_why(const session *s, int rc)
+{
+    const char *damage = store_damage(s->log->st);
+    return rc == MSGLOG_ECORRUPT && *damage ? damage : msglog_strerror(rc);
+}
+
 void session_close_with(session *s, uint64_t code, const char *reason)
 {
     session_fail(s, code, MSGLOG_ENET, "%s", reason);

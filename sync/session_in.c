@@ -235,7 +235,7 @@ static int commit_staged(session *s)
         rc = peers_subscribe(s->log, &s->limits, s->peer_replica, c->name, c->len);
     if (rc)
         return session_fail(s, session_store_code(rc), rc, "cannot record a subscription: %s",
-                            msglog_errmsg(s->log));
+                            rc == MSGLOG_ELIMIT ? msglog_errmsg(s->log) : session_store_why(s, rc));
     if (s->hooks.committed)
         s->hooks.committed(s->hooks.ctx, s, c->name, c->len);
     rc = s->role == SESSION_ROLE_RELAY ? session_refresh_status(s, c->name, c->len)

@@ -132,6 +132,12 @@ static inline uint64_t session_store_code(int rc)
 {
     return rc == MSGLOG_ELIMIT ? SESSION_ERR_LIMIT : SESSION_ERR_INTERNAL;
 }
+
+/* The text of a failure rc of this side's store: the damaged record's name
+ * when a read found one ("ops record 3.17 of conversation team is damaged
+ * (checksum)", log/damage.h), else msglog_strerror(rc). It goes into the
+ * ERROR, so the peer learns why too. Borrowed until the next transaction. */
+const char *session_store_why(const session *s, int rc);
 /* The conversation `name`, added when missing with `create` (else NULL).
  * NULL also when out of memory, or when the session holds SESSION_MAX_CONVS
  * already, which closes it with ERROR limit. */

@@ -114,8 +114,9 @@ int out_pump(session *s)
             if (rc) {
                 /* The stream's position may have moved past ops it did not
                  * return (stream.h): the session cannot go on. */
-                return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot read the stream of a conversation: %s",
-                                    msglog_strerror(rc));
+                return session_fail(s, SESSION_ERR_INTERNAL, rc,
+                                    "cannot read the stream of conversation %.*s: %s",
+                                    (int)c->len, (const char *)c->name, session_store_why(s, rc));
             }
         }
     }
@@ -187,7 +188,7 @@ int out_on_ack(session *s, const uint8_t *buf, size_t len)
     codec_ack_clear(&a);
     if (rc)
         return session_fail(s, session_store_code(rc), rc, "cannot record an ACK: %s",
-                            rc == MSGLOG_ELIMIT ? msglog_errmsg(s->log) : msglog_strerror(rc));
+                            rc == MSGLOG_ELIMIT ? msglog_errmsg(s->log) : session_store_why(s, rc));
     if (s->hooks.acked)
         s->hooks.acked(s->hooks.ctx, s, c->name, c->len);
     rc = s->role == SESSION_ROLE_RELAY ? session_refresh_status(s, c->name, c->len)

@@ -78,7 +78,7 @@ int repair_start(session *s, sconv *c)
     repair_reply_clear(&r);
     if (rc && rc != MSGLOG_ENOTFOUND)
         return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot start a repair: %s",
-                            msglog_strerror(rc));
+                            session_store_why(s, rc));
     return MSGLOG_OK;
 }
 
@@ -120,7 +120,7 @@ int repair_on_repair(session *s, const uint8_t *buf, size_t len)
         return session_fail(s, SESSION_ERR_PROTOCOL, MSGLOG_ECORRUPT, "a REPAIR breaking its rules");
     if (rc)
         return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot answer a REPAIR: %s",
-                            msglog_strerror(rc));
+                            session_store_why(s, rc));
     return MSGLOG_OK;
 }
 
@@ -144,6 +144,6 @@ int repair_on_want(session *s, const uint8_t *buf, size_t len)
     codec_want_clear(&m);
     if (rc)
         return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot answer a WANT: %s",
-                            msglog_strerror(rc));
+                            session_store_why(s, rc));
     return MSGLOG_OK;
 }

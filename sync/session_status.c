@@ -52,7 +52,7 @@ int session_refresh_status(session *s, const uint8_t *conv, size_t conv_len)
     if (rc) {
         peers_status_clear(&st);
         return session_fail(s, SESSION_ERR_INTERNAL, rc, "cannot send a STATUS: %s",
-                            msglog_strerror(rc));
+                            session_store_why(s, rc));
     }
     peers_status_clear(&c->sent_status);
     c->sent_status = st;

@@ -195,6 +195,17 @@ int cli_parse_hostport(const char *s, char *host, size_t n, uint16_t *port, int 
     return 0;
 }
 
+int cli_open_error(const char *cmd, const char *dir, const char *what, int rc)
+{
+    const char *msg = msglog_open_errmsg();
+
+    if (*msg)
+        fprintf(stderr, "msglog: %s: %s %s: %s (%s)\n", cmd, what, dir, msg, msglog_strerror(rc));
+    else
+        fprintf(stderr, "msglog: %s: %s %s: %s\n", cmd, what, dir, msglog_strerror(rc));
+    return CLI_FAIL;
+}
+
 int cli_open_store(msglog **out, const char *cmd, const char *dir)
 {
     int rc = msglog_open(out, dir, 0, NULL, 0, NULL);
@@ -204,11 +215,8 @@ int cli_open_store(msglog **out, const char *cmd, const char *dir)
                 "--dir %s --replica N --user U)\n", cmd, dir, dir);
         return CLI_FAIL;
     }
-    if (rc != MSGLOG_OK) {
-        fprintf(stderr, "msglog: %s: cannot open the store in %s: %s\n", cmd, dir,
-                msglog_strerror(rc));
-        return CLI_FAIL;
-    }
+    if (rc != MSGLOG_OK)
+        return cli_open_error(cmd, dir, "cannot open the store in", rc);
     return CLI_OK;
 }
 

@@ -59,6 +59,10 @@ void cli_id_text(char out[CLI_ID_MAX], msglog_id id);
  * port (0 allowed when allow_zero). @return 0, or -1. */
 int cli_parse_hostport(const char *s, char *host, size_t n, uint16_t *port, int allow_zero);
 
+/* Prints "msglog: CMD: what DIR: <msglog_open_errmsg> (strerror)" for a
+ * failed msglog_open; @return CLI_FAIL. */
+int cli_open_error(const char *cmd, const char *dir, const char *what, int rc);
+
 /* Opens the existing store in dir with its own identity. A directory that
  * holds no store is an error that says to run `msglog init`.
  * @return CLI_OK, or CLI_FAIL after printing why. */

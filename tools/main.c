@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check_cmd.h"
 #include "demo.h"
 #include "msglog.h"
 #include "net_cmds.h"
@@ -52,12 +53,15 @@ static const char help_text[] =
     "        [--log-level LEVEL]\n"
     "      Run a relay until SIGINT or SIGTERM (LIMITS, --memory-budget: relay\n"
     "      --help); it logs to stderr, and SIGUSR1 writes a STATS line.\n"
+    "  check --dir DIR\n"
+    "      Read the whole store and print each problem found, one a line\n"
+    "      (exit 1 when there is one).\n"
     "  sync --connect HOST:PORT --dir DIR [--watch] [--timeout SECONDS]\n"
     "       [--keepalive SECONDS] [--conv CONV]...\n"
     "      Sync DIR with a relay once, or stay connected with --watch.\n"
     "  COMMAND --help\n"
     "      The details of a command (init, send, read, edit, delete, react,\n"
-    "      unreact, convs, show, relay, sync).\n"
+    "      unreact, convs, show, check, relay, sync).\n"
     "  help, --help, -h\n"
     "      Print this help.\n"
     "  version, --version\n"
@@ -76,7 +80,7 @@ static int usage_error(const char *fmt, const char *arg)
     fputs("msglog: ", stderr);
     fprintf(stderr, fmt, arg);
     fputs("\nusage: msglog COMMAND [ARGS] (commands: init, send, read, edit, delete, react, "
-          "unreact, convs, show, relay, sync, replay, demo); msglog --help\n", stderr);
+          "unreact, convs, show, check, relay, sync, replay, demo); msglog --help\n", stderr);
     return CLI_INVALID;
 }
 
@@ -93,7 +97,7 @@ static const struct {
     { "init", init_main },       { "send", send_main },     { "read", read_main },
     { "edit", edit_main },       { "delete", delete_main }, { "react", react_main },
     { "unreact", unreact_main }, { "convs", convs_main },   { "show", show_main },
-    { "relay", relay_main },     { "sync", sync_main },
+    { "check", check_main },     { "relay", relay_main },   { "sync", sync_main },
 };
 
 static int dispatch(int argc, char **argv)

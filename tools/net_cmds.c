@@ -258,18 +258,11 @@ static int relay_open(msglog **log, const char *dir, const char *replica_s, cons
         if (!user)
             user = "relay";
         rc = msglog_open(log, dir, replica, user, strlen(user), NULL);
-        if (rc != MSGLOG_OK) {
-            fprintf(stderr, "msglog: relay: cannot create the store in %s: %s\n", dir,
-                    msglog_strerror(rc));
-            return CLI_FAIL;
-        }
-        return CLI_OK;
+        return rc == MSGLOG_OK ? CLI_OK
+                               : cli_open_error("relay", dir, "cannot create the store in", rc);
     }
-    if (rc != MSGLOG_OK) {
-        fprintf(stderr, "msglog: relay: cannot open the store in %s: %s\n", dir,
-                msglog_strerror(rc));
-        return CLI_FAIL;
-    }
+    if (rc != MSGLOG_OK)
+        return cli_open_error("relay", dir, "cannot open the store in", rc);
     msglog_identity(*log, &have_r, &have_u, NULL);
     if ((replica_s && have_r != replica) || (user && strcmp(user, have_u) != 0)) {
         fprintf(stderr, "msglog: relay: %s holds the store of replica %" PRIu64

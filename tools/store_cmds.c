@@ -60,9 +60,7 @@ int init_main(int argc, char **argv)
             msglog_close(other);
             return CLI_FAIL;
         }
-        fprintf(stderr, "msglog: init: cannot create the store in %s: %s\n", dir,
-                msglog_strerror(rc));
-        return CLI_FAIL;
+        return cli_open_error("init", dir, "cannot create the store in", rc);
     }
     printf("replica %" PRIu64 " of user %s in %s\n", replica, user, dir);
     msglog_close(log);

@@ -198,8 +198,11 @@ static void run_schedule(uint64_t seed)
             first = check_snapshot(reader[j]);
         else
             check_unchanged(reader[j], first, "the same versions in another order");
+        check_whole(reader[j], "a reader holding evidence");
     }
     free(first);
+    for (int i = 0; i < N_WRITERS; i++)
+        check_whole(s->w[i], "a writer");
     for (int j = 0; j < N_READERS; j++)
         msglog_close(reader[j]);
     for (int i = 0; i < N_WRITERS; i++)

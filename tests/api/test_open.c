@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "msglog.h"
+#include "support/damage.h"
 #include "support/tstore.h"
 #include "support/tmpdir.h"
 
@@ -333,6 +334,34 @@ Test(open, errmsg_after_an_error)
     cr_assert_lt(msglog_receive(log, "\xc1\xc1\xc1", 3), 0);
     m = msglog_errmsg(log);
     cr_assert_gt(strlen(m), 0, "errmsg empty after ECORRUPT");
+    msglog_close(log);
+}
+
+/* A store of format 2 (before records had checksums) is refused for its
+ * format, in both ways of opening, and left as it was: no migration. */
+Test(open, a_store_of_an_older_format_is_refused)
+{
+    char *path = tmpdir_join(root, "old");
+    cr_assert_eq(damage_copy_store(MSGLOG_FIXTURES "/store-format-2", path), 0);
+    int64_t size = damage_file_size(path);
+    msglog *log = NULL;
+    cr_assert_eq(open_path(&log, "old", 0, NULL, 0), MSGLOG_EVERSION);
+    cr_assert_null(log);
+    cr_assert(strstr(msglog_open_errmsg(), "store format 2 is unknown") != NULL, "message: '%s'",
+              msglog_open_errmsg());
+    cr_assert_eq(open_path(&log, "old", 1, "alice", 5), MSGLOG_EVERSION);
+    cr_assert_eq(damage_file_size(path), size);
+    free(path);
+}
+
+/* A successful open clears the message of a failed one. */
+Test(open, open_errmsg_is_per_attempt)
+{
+    msglog *log = NULL;
+    cr_assert_eq(open_path(&log, "none", 0, NULL, 0), MSGLOG_ENOTFOUND);
+    cr_assert(strstr(msglog_open_errmsg(), "holds no store") != NULL);
+    cr_assert_eq(open_path(&log, "s", 1, "alice", 5), MSGLOG_OK);
+    cr_assert_str_eq(msglog_open_errmsg(), "");
     msglog_close(log);
 }
 

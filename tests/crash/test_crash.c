@@ -718,9 +718,10 @@ static void check_store(crash *cx, int x, const jstate *js)
     int rc = open_store(&log, cx, x);
     cr_assert_eq(rc, MSGLOG_OK, "store %s did not open after the kill (epoch %d, round "
                  "%d, seed %" PRIu64 "): %d (%s)", x ? "B" : "A", cx->epoch, cx->round,
-                 cx->seed, rc, msglog_strerror(rc));
+                 cx->seed, rc, msglog_open_errmsg());
     if (js != NULL)
         cx->opens++;
+    check_whole(log, "a store after a kill");   /* a kill never damages a record */
     held now;
     observe(cx, log, &now, x ? "B" : "A");
     if (js != NULL)

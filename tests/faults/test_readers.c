@@ -78,7 +78,7 @@ static pid_t spawn_reader(void)
         store_txn *t;
         store_val v;
         char ok = 'f';
-        if (store_open(&s, path, TSTORE_MAP_SIZE) == MSGLOG_OK &&
+        if (store_open(&s, path, &(store_config){ .map_size = TSTORE_MAP_SIZE, .create = 0 }, NULL) == MSGLOG_OK &&
             store_txn_begin(s, 0, &t) == MSGLOG_OK &&
             store_get(t, TBL_META, (store_val){"replica", 7}, &v) == MSGLOG_OK)
             ok = 'r';

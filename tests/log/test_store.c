@@ -53,7 +53,7 @@ TestSuite(store, .init = setup, .fini = teardown);
 static store *open_store(size_t map)
 {
     store *s;
-    OK(store_open(&s, dbpath, map));
+    OK(store_open(&s, dbpath, &(store_config){ .map_size = map, .create = 1 }, NULL));
     cr_assert_not_null(s);
     return s;
 }
@@ -160,7 +160,7 @@ Test(store, open_on_a_file_fails)
     fputs("not a directory", f);
     fclose(f);
     store *s = (store *)1;
-    int rc = store_open(&s, dbpath, MAP_SIZE);
+    int rc = store_open(&s, dbpath, &(store_config){ .map_size = MAP_SIZE, .create = 1 }, NULL);
     cr_assert_eq(rc, MSGLOG_EIO, "-> %d", rc);
     cr_assert_null(s);
 }
@@ -169,7 +169,7 @@ Test(store, open_under_missing_parent_fails)
 {
     char *deep = tmpdir_join(dbpath, "sub");
     store *s = (store *)1;
-    int rc = store_open(&s, deep, MAP_SIZE);
+    int rc = store_open(&s, deep, &(store_config){ .map_size = MAP_SIZE, .create = 1 }, NULL);
     cr_assert_eq(rc, MSGLOG_EIO, "-> %d", rc);
     cr_assert_null(s);
     free(deep);

@@ -98,3 +98,19 @@ int check_contains(const void *hay, size_t hay_len, const void *needle,
             return 1;
     return 0;
 }
+
+static void keep_first(void *ctx, const char *problem)
+{
+    char *first = ctx;
+    if (!*first)
+        snprintf(first, 400, "%s", problem);
+}
+
+void check_whole(msglog *log, const char *what)
+{
+    char first[400] = "";
+    uint64_t n = 0;
+    int rc = msglog_check(log, keep_first, first, &n);
+    cr_assert_eq(rc, MSGLOG_OK, "%s: msglog_check -> %d with %llu problems, the first: %s", what,
+                 rc, (unsigned long long)n, first);
+}

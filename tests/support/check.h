@@ -48,6 +48,10 @@ void check_unchanged(msglog *log, const char *before, const char *what);
         free(before_);                                                        \
     } while (0)
 
+/* Asserts that msglog_check finds nothing wrong with the store, printing
+ * the first problem when it does. */
+void check_whole(msglog *log, const char *what);
+
 /* Moves op `id` of `conv` from one store to another (op_bytes + receive). */
 void check_forward(msglog *from, msglog *to, const char *conv, size_t conv_len,
                    msglog_id id);

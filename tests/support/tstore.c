@@ -30,3 +30,13 @@ int tstore_open(msglog **out, const char *root, const char *name,
     free(path);
     return rc;
 }
+
+void tstore_teardown(msglog **log, char **root)
+{
+    msglog_close(*log);
+    *log = NULL;
+    if (*root)
+        tmpdir_remove(*root);
+    free(*root);
+    *root = NULL;
+}

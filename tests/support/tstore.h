@@ -24,4 +24,8 @@ uint64_t tclock_read(void *ctx);
 int tstore_open(msglog **out, const char *root, const char *name,
                uint64_t replica, const char *user, tclock *clk);
 
+/* Closes *log and removes the directory *root (both may be NULL), and sets
+ * both to NULL: the teardown of a suite with one store under one root. */
+void tstore_teardown(msglog **log, char **root);
+
 #endif

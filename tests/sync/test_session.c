@@ -548,6 +548,10 @@ Test(session, random_writes_cuts_and_reconnects_converge, .timeout = 600)
     assert_same(alice, relay, "alice and the relay");
     assert_same(laptop, relay, "the laptop and the relay");
     assert_same(bob, relay, "bob and the relay");
+    /* The relay's device records and the devices' STATUS records too. */
+    check_whole(relay, "the relay");
+    for (int d = 0; d < 3; d++)
+        check_whole(dev[d], "a device");
 }
 
 /* ---- regressions found by fuzz_session ---------------------------------- */

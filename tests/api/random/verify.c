@@ -219,8 +219,30 @@ static int check_conv(sched *s, int r, int c)
     return check_digest(s, r, c, d);
 }
 
+/* msglog_check's callback: keeps the first problem. */
+static void first_problem(void *ctx, const char *problem)
+{
+    char *first = ctx;
+    if (!*first)
+        snprintf(first, 400, "%s", problem);
+}
+
+/* The whole store passes msglog_check: whatever the schedule did, every
+ * record, index and total is sound. */
+static int check_store_whole(sched *s, int r)
+{
+    char first[400] = "";
+    uint64_t n = 0;
+    int rc = msglog_check(s->rep[r].log, first_problem, first, &n);
+    if (rc != MSGLOG_OK)
+        return failf(s, "replica %d: msglog_check -> %d with %" PRIu64 " problems, the first: %s",
+                     r, rc, n, first);
+    return 0;
+}
+
 int check_replica(sched *s, int r)
 {
+    TRY(check_store_whole(s, r));
     TRY(check_conv_list(s, r));
     for (int c = 0; c < s->n_conv; c++)
         TRY(check_conv(s, r, c));
