@@ -184,8 +184,8 @@ typedef struct msglog_options {
  * @param[out] out       the new handle, owned by the caller: close it with
  *                       msglog_close(); must not be NULL
  * @param[in]  path      a directory, NUL-terminated, not NULL nor empty
- *                       (created when missing unless replica is 0; its
- *                       parent must exist); borrowed for the call
+ *                       (created when missing, with its missing parents,
+ *                       unless replica is 0); borrowed for the call
  * @param[in]  replica   the replica id, in [1, 2^53); 0: the store's
  * @param[in]  user      the user id, UTF-8, copied; NULL: the store's (only
  *                       with replica 0)

@@ -379,6 +379,32 @@ static int prepare(const char *dir, const store_config *cfg, char *why)
     return rc;
 }
 
+/* mkdir -p: the store's directory and the missing ones above it, 0700.
+ * @return 0, or -1 with why naming the directory and the system's error. */
+static int make_dirs(const char *path, char *why)
+{
+    char dir[4096];
+    size_t n = strlen(path);
+
+    if (n >= sizeof dir) {
+        snprintf(why, STORE_WHY_MAX, "the path is too long (%zu bytes)", n);
+        return -1;
+    }
+    memcpy(dir, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (dir[i] != '/' && dir[i] != '\0')
+            continue;
+        char c = dir[i];
+        dir[i] = '\0';
+        if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+            snprintf(why, STORE_WHY_MAX, "cannot make the directory %s: %s", dir, strerror(errno));
+            return -1;
+        }
+        dir[i] = c;
+    }
+    return 0;
+}
+
 int store_open(store **out, const char *path, const store_config *cfg, char *why)
 {
     *out = NULL;
@@ -386,7 +412,7 @@ int store_open(store **out, const char *path, const store_config *cfg, char *why
     if (!why)
         why = local;
     why[0] = '\0';
-    if (cfg->create && mkdir(path, 0700) != 0 && errno != EEXIST)
+    if (cfg->create && make_dirs(path, why) != 0)
         return MSGLOG_EIO;
     int rc = prepare(path, cfg, why);
     store *s = rc ? NULL : calloc(1, sizeof *s);

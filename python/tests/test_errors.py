@@ -80,7 +80,8 @@ def test_full(stores):
 
 
 def test_io_failure(tmp_path):
-    raises(msglog.IOFailure, lib.MSGLOG_EIO, msglog.Store, tmp_path / "no" / "parent", 1, "a")
+    (tmp_path / "file").write_text("in the way")
+    raises(msglog.IOFailure, lib.MSGLOG_EIO, msglog.Store, tmp_path / "file" / "store", 1, "a")
 
 
 def test_pending_full(stores):

@@ -165,14 +165,33 @@ Test(store, open_on_a_file_fails)
     cr_assert_null(s);
 }
 
-Test(store, open_under_missing_parent_fails)
+/* A new store's missing parent directories are made (mkdir -p); one that
+ * cannot be (a file in the way) is MSGLOG_EIO naming it. */
+Test(store, missing_parents_are_made)
 {
-    char *deep = tmpdir_join(dbpath, "sub");
+    char *deep = tmpdir_join(dbpath, "a/b/c"), why[STORE_WHY_MAX];
+    store *s = NULL;
+    int rc = store_open(&s, deep, &(store_config){ .map_size = MAP_SIZE, .create = 1 }, why);
+    cr_assert_eq(rc, MSGLOG_OK, "-> %d: %s", rc, why);
+    store_close(s);
+    free(deep);
+}
+
+Test(store, a_file_in_the_way_of_the_directories_is_named)
+{
+    char *file = tmpdir_join(dbpath, "file"), *under = tmpdir_join(dbpath, "file/store"),
+         why[STORE_WHY_MAX];
+    mkdir(dbpath, 0700);
+    FILE *f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fclose(f);
     store *s = (store *)1;
-    int rc = store_open(&s, deep, &(store_config){ .map_size = MAP_SIZE, .create = 1 }, NULL);
+    int rc = store_open(&s, under, &(store_config){ .map_size = MAP_SIZE, .create = 1 }, why);
     cr_assert_eq(rc, MSGLOG_EIO, "-> %d", rc);
     cr_assert_null(s);
-    free(deep);
+    cr_assert(strstr(why, "cannot make the directory") && strstr(why, "file/store"), "%s", why);
+    free(file);
+    free(under);
 }
 
 Test(store, put_get_del_each_table)
