@@ -154,6 +154,7 @@ static void apply_options(msglog *log, const msglog_options *opts, size_t *map)
     log->clock = opts && opts->clock ? opts->clock : system_clock;
     log->clock_ctx = opts ? opts->clock_ctx : NULL;
     *map = opts && opts->map_size ? opts->map_size : DEFAULT_MAP_SIZE;
+    log->map_size = *map;
     log->max_map_size = opts && opts->max_map_size ? opts->max_map_size : DEFAULT_MAX_MAP_SIZE;
     if (log->max_map_size < *map)
         log->max_map_size = *map;

@@ -33,6 +33,7 @@ struct msglog {
     size_t user_len;
     msglog_clock_fn clock;
     void *clock_ctx;
+    size_t map_size;         /* the map's first size (msglog_options) */
     size_t max_map_size;
     uint64_t max_pending_ops;
     uint64_t max_pending_bytes;

@@ -707,6 +707,31 @@ typedef void (*msglog_problem_fn)(void *ctx, const char *problem);
 MSGLOG_API int msglog_check(msglog *log, msglog_problem_fn fn, void *ctx,
                             uint64_t *n_problems);
 
+/*
+ * Compacts the store in place: it is rewritten holding only its live pages
+ * (LMDB's compacting copy into DIR/compact.tmp, with data.mdb's file mode,
+ * synced and checked as a store), then the copy is renamed over data.mdb.
+ * The free pages of the old file go with it, and with them whatever text a
+ * delete erased from the records but LMDB had not overwritten yet. The
+ * handle stays open on the new file.
+ *
+ * It needs the store alone: not while a client or relay runs on the handle
+ * (MSGLOG_EINVAL), nor while another process has it open (MSGLOG_EBUSY,
+ * msglog_errmsg() names the process; nothing is done). A process that opens
+ * the store meanwhile waits for the compaction to end.
+ *
+ * @param[in]  log     the handle
+ * @param[out] before  the data file's size before, in bytes; may be NULL
+ * @param[out] after   and after; may be NULL
+ * @return MSGLOG_OK; MSGLOG_EINVAL (log NULL, a client or relay on it);
+ *         MSGLOG_EBUSY; MSGLOG_EFULL (no room for the copy); MSGLOG_EIO,
+ *         MSGLOG_ECORRUPT (the copy does not check: the store is damaged,
+ *         see msglog_check()). On a failure before the rename the store is
+ *         as it was. After it (only the reopening of the new file can fail
+ *         then), the handle has no store: close it and open the store again.
+ */
+MSGLOG_API int msglog_compact(msglog *log, uint64_t *before, uint64_t *after);
+
 /* ------------------------------------------------------------------------ */
 /* Receiving ops                                                             */
 

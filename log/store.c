@@ -15,6 +15,7 @@
 #include "log/datafile.h"
 #include "log/frame.h"
 #include "log/pages.h"
+#include "log/store_env.h"
 #include "msglog.h"
 
 _Static_assert(STORE_WHY_MAX == DATAFILE_WHY_MAX, "store_open passes `why` to datafile_check");
@@ -440,6 +441,11 @@ void store_close(store *s)
         return;
     mdb_env_close(s->env);
     free(s);
+}
+
+MDB_env *store_env(const store *s)
+{
+    return s->env;
 }
 
 const char *store_path(const store *s)

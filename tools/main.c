@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "check_cmd.h"
+#include "compact_cmd.h"
 #include "demo.h"
 #include "msglog.h"
 #include "net_cmds.h"
@@ -56,12 +57,15 @@ static const char help_text[] =
     "  check --dir DIR\n"
     "      Read the whole store and print each problem found, one a line\n"
     "      (exit 1 when there is one).\n"
+    "  compact --dir DIR\n"
+    "      Rewrite the store with its live pages only (the free pages, and any\n"
+    "      erased text they still hold, go).\n"
     "  sync --connect HOST:PORT --dir DIR [--watch] [--timeout SECONDS]\n"
     "       [--keepalive SECONDS] [--conv CONV]...\n"
     "      Sync DIR with a relay once, or stay connected with --watch.\n"
     "  COMMAND --help\n"
     "      The details of a command (init, send, read, edit, delete, react,\n"
-    "      unreact, convs, show, check, relay, sync).\n"
+    "      unreact, convs, show, check, compact, relay, sync).\n"
     "  help, --help, -h\n"
     "      Print this help.\n"
     "  version, --version\n"
@@ -80,7 +84,8 @@ static int usage_error(const char *fmt, const char *arg)
     fputs("msglog: ", stderr);
     fprintf(stderr, fmt, arg);
     fputs("\nusage: msglog COMMAND [ARGS] (commands: init, send, read, edit, delete, react, "
-          "unreact, convs, show, check, relay, sync, replay, demo); msglog --help\n", stderr);
+          "unreact, convs, show, check, compact, relay, sync, replay, demo); msglog --help\n",
+          stderr);
     return CLI_INVALID;
 }
 
@@ -97,7 +102,8 @@ static const struct {
     { "init", init_main },       { "send", send_main },     { "read", read_main },
     { "edit", edit_main },       { "delete", delete_main }, { "react", react_main },
     { "unreact", unreact_main }, { "convs", convs_main },   { "show", show_main },
-    { "check", check_main },     { "relay", relay_main },   { "sync", sync_main },
+    { "check", check_main },     { "compact", compact_main }, { "relay", relay_main },
+    { "sync", sync_main },
 };
 
 static int dispatch(int argc, char **argv)
