@@ -226,6 +226,16 @@ MSGLOG_API int msglog_open(msglog **out, const char *path, uint64_t replica,
 MSGLOG_API const char *msglog_open_errmsg(void);
 
 /*
+ * A new random replica id, in [1, 2^53), from the system's random source:
+ * what a new store should be given (msglog_open()), so that two devices
+ * never pick the same id by accident, nor a store restored beside its
+ * original unless copied.
+ *
+ * @return the id; 0 when the system has no random source to give.
+ */
+MSGLOG_API uint64_t msglog_new_replica_id(void);
+
+/*
  * The identity of the open store: its replica id and its user. Each
  * out-parameter may be NULL.
  *

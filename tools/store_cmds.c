@@ -20,10 +20,26 @@
 /* init                                                                      */
 
 static const char init_usage[] =
-    "usage: msglog init --dir DIR --replica N --user U\n"
-    "  Creates the store of replica N (1..2^53-1) of user U in DIR (created\n"
-    "  when missing). Every other command takes the identity from the store.\n"
+    "usage: msglog init --dir DIR --user U [--replica N]\n"
+    "  Creates the store of a device of user U in DIR (created when\n"
+    "  missing), with a new random replica id, or N (1..2^53-1) when given,\n"
+    "  and prints it. Every other command takes the identity from the store.\n"
     "  A DIR that already holds this replica's store is left as it is.\n";
+
+/* The replica id init gives DIR without --replica: the one of the store
+ * DIR already holds (init is then checked against it, and changes nothing),
+ * else a new random one; 0 when there is none to give. */
+static uint64_t replica_for(const char *dir)
+{
+    msglog *log = NULL;
+    uint64_t replica = 0;
+    if (msglog_open(&log, dir, 0, NULL, 0, NULL) == MSGLOG_OK) {
+        msglog_identity(log, &replica, NULL, NULL);
+        msglog_close(log);
+        return replica;
+    }
+    return msglog_new_replica_id();
+}
 
 int init_main(int argc, char **argv)
 {
@@ -39,14 +55,18 @@ int init_main(int argc, char **argv)
 
     if (rc != CLI_OK)
         return rc == CLI_HELP ? CLI_OK : rc;
-    if (!dir || !replica_s || !user)
-        return cli_usage_error("init", init_usage, "--dir, --replica and --user are required");
-    if (cli_parse_u64(replica_s, 1, (UINT64_C(1) << 53) - 1, &replica) != 0)
+    if (!dir || !user)
+        return cli_usage_error("init", init_usage, "--dir and --user are required");
+    if (replica_s && cli_parse_u64(replica_s, 1, (UINT64_C(1) << 53) - 1, &replica) != 0)
         return cli_usage_error("init", init_usage,
                                "--replica must be an integer in [1, 2^53), not '%s'", replica_s);
     if (!*user || strlen(user) > MSGLOG_MAX_USER)
         return cli_usage_error("init", init_usage, "--user must be 1..%d bytes",
                                MSGLOG_MAX_USER);
+    if (!replica_s && (replica = replica_for(dir)) == 0) {
+        fprintf(stderr, "msglog: init: the system gave no random replica id\n");
+        return CLI_FAIL;
+    }
     rc = msglog_open(&log, dir, replica, user, strlen(user), NULL);
     if (rc != MSGLOG_OK) {
         if (rc == MSGLOG_EMISMATCH) {

@@ -505,3 +505,16 @@ Test(open, half_an_identity_is_refused)
     cr_assert_neq(stat(path, &st), 0, "refused opens create nothing");
     free(path);
 }
+
+/* Random replica ids: in [1, 2^53), and 1,000 draws all different. */
+Test(open, new_replica_ids_are_random)
+{
+    enum { N = 1000 };
+    static uint64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        ids[i] = msglog_new_replica_id();
+        cr_assert(ids[i] >= 1 && ids[i] < ((uint64_t)1 << 53), "%llu", (unsigned long long)ids[i]);
+        for (int j = 0; j < i; j++)
+            cr_assert_neq(ids[i], ids[j], "draws %d and %d", i, j);
+    }
+}

@@ -102,6 +102,17 @@ def main(argv):
         c.run("show", "--dir", a, "team", "--before", m1, "--after", m1, expect=2)
         c.run("show", "--dir", a, "team", "--limit", "0", expect=2)
 
+        # Without --replica, init draws a random id, and keeps the store's
+        # on a second run.
+        r1, r2 = os.path.join(root, "r1"), os.path.join(root, "r2")
+        first = c.run("init", "--dir", r1, "--user", "carol")
+        again = c.run("init", "--dir", r1, "--user", "carol")
+        other = c.run("init", "--dir", r2, "--user", "carol")
+        got = [int(x.split()[1]) for x in (first, again, other)]
+        check(got[0] == got[1], "init again keeps the id: %r" % (got,))
+        check(got[0] != got[2] and all(1 <= i < 2 ** 53 for i in got), "random ids: %r" % (got,))
+        c.run("init", "--dir", r1, "--user", "dave", expect=1)
+
         c.run("send", "--dir", a, "another", "x")
         convs = json.loads(c.run("convs", "--dir", a, "--json"))
         check([x["conv"] for x in convs] == ["another", "team"], "convs in bytewise order: %r" % convs)
