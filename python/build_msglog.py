@@ -156,6 +156,8 @@ typedef struct msglog_write {
 } msglog_write;
 int msglog_write_batch(msglog *log, msglog_id *ids, const msglog_write *w, size_t n,
                        size_t *failed);
+int msglog_compact(msglog *log, uint64_t *before, uint64_t *after);
+uint64_t msglog_new_replica_id(void);
 
 int msglog_messages(msglog *log, msglog_page **out, const char *conv, size_t conv_len,
                     int dir, msglog_cursor from, size_t limit);

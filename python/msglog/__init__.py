@@ -30,7 +30,7 @@ from typing import Dict, Optional, Tuple
 from ._msglog import ffi, lib
 
 __all__ = [
-    "version", "Store", "Id", "Message", "ConvInfo", "Status",
+    "version", "new_replica_id", "Store", "Id", "Message", "ConvInfo", "Status",
     "MsglogError", "InvalidArgument", "NotFound", "Denied", "Limit", "Corrupt",
     "UnknownVersion", "Mismatch", "Full", "NoMemory", "IOFailure", "UnknownKind",
     "PendingFull", "Equivocal", "Busy", "NetworkFailure",
@@ -51,6 +51,15 @@ def version():
     """The version of the libmsglog running ("MAJOR.MINOR.PATCH",
     msglog_version()), which may be newer than __version__."""
     return ffi.string(lib.msglog_version()).decode()
+
+
+def new_replica_id():
+    """A new random replica id in [1, 2**53) (msglog_new_replica_id()), for
+    a new store."""
+    replica = lib.msglog_new_replica_id()
+    if replica == 0:
+        raise IOFailure(lib.MSGLOG_EIO, "the system gave no random replica id")
+    return replica
 
 
 # --------------------------------------------------------------------------
@@ -428,6 +437,15 @@ class Store:
         out = ffi.new("msglog_id *")
         self._call(lib.msglog_mark_read, out, c, len(c), _id_arg(target))
         return _id(out)
+
+    def compact(self):
+        """Rewrites the store with its live pages only (msglog_compact()):
+        the free pages, and any erased text they still held, go. Needs the
+        store alone (Busy while another process has it open). Returns the
+        data file's sizes (before, after) in bytes."""
+        before, after = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+        self._call(lib.msglog_compact, before, after)
+        return before[0], after[0]
 
     def write_batch(self, writes):
         """Creates many ops in one write transaction and one durable commit

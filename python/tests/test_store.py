@@ -229,3 +229,16 @@ def test_version():
     assert [int(p) for p in msglog.version().split(".")] == [
         msglog.lib.MSGLOG_VERSION_MAJOR, msglog.lib.MSGLOG_VERSION_MINOR,
         msglog.lib.MSGLOG_VERSION_PATCH]
+
+
+def test_new_replica_id_and_compact(tmp_path):
+    ids = {msglog.new_replica_id() for _ in range(100)}
+    assert len(ids) == 100 and all(1 <= i < 2 ** 53 for i in ids)
+    with msglog.Store(tmp_path / "c", ids.pop(), "alice") as store:
+        for i in range(100):
+            store.send("team", "message %d" % i)
+        before_view = [m.body for m in store.messages("team")]
+        before, after = store.compact()
+        assert 0 < after <= before
+        assert [m.body for m in store.messages("team")] == before_view
+        store.send("team", "after the compaction")
