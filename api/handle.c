@@ -18,7 +18,6 @@
 #define DEFAULT_MAX_MAP_SIZE ((size_t)1 << 36)
 #define DEFAULT_MAX_PENDING_OPS 100000
 #define DEFAULT_MAX_PENDING_BYTES ((uint64_t)64 << 20)
-#define REPLICA_ID_LIMIT ((uint64_t)1 << 53)
 
 const char *msglog_strerror(int err)
 {

@@ -15,6 +15,9 @@
 #include "log/records.h"
 #include "log/store.h"
 
+/* Replica ids are below 2^53: exact as a JSON number (the replay output). */
+#define REPLICA_ID_LIMIT ((uint64_t)1 << 53)
+
 #if defined(__GNUC__)
 #define ML_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
